@@ -1,0 +1,1 @@
+"""Integrations: one package per outside system, each with a manifest.yaml."""
