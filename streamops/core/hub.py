@@ -120,6 +120,7 @@ class Hub:
         self.data = HubData()
         self.state = CoreState.NOT_RUNNING
         self._stop_callbacks: list[Any] = []
+        self._start_callbacks: list[Any] = []
         self.stopped = asyncio.Event()
 
     # -- tasks -----------------------------------------------------------------------------------
@@ -162,7 +163,20 @@ class Hub:
         """Register a (sync or async) callable run at stop, in reverse order of registration."""
         self._stop_callbacks.append(callback)
 
+    def async_on_start(self, callback: Any) -> None:
+        """Register a (sync or async) callable awaited by async_start before `streamops_started` fires.
+
+        Components register routes and triggers during setup; what must wait until every component
+        is set up (binding the HTTP port, loading automations) starts here.
+        """
+        self._start_callbacks.append(callback)
+
     async def async_start(self) -> None:
+        self.state = CoreState.STARTING
+        for callback in self._start_callbacks:
+            result = callback()
+            if asyncio.iscoroutine(result):
+                await result
         self.state = CoreState.SAFE_MODE if self.config.safe_mode else CoreState.RUNNING
         self.bus.async_fire(EVENT_STREAMOPS_STARTED, {"safe_mode": self.config.safe_mode})
         await asyncio.sleep(0)
