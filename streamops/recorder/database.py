@@ -74,13 +74,13 @@ class Database:
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any] | dict[str, Any]]) -> None:
         async with self._lock:
-            await self.conn.execute("BEGIN")
+            await self.conn.execute("BEGIN IMMEDIATE")
             try:
                 await self.conn.executemany(sql, rows)
+                await self.conn.execute("COMMIT")
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                await self._rollback()
                 raise
-            await self.conn.execute("COMMIT")
 
     async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         async with self._lock:
@@ -103,10 +103,18 @@ class Database:
             await self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
+                await self.conn.execute("COMMIT")
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                await self._rollback()
                 raise
-            await self.conn.execute("COMMIT")
+
+    async def _rollback(self) -> None:
+        """Roll back if a transaction is still open (a failed COMMIT leaves one open; a cancelled one
+        may already have committed), so the shared connection is never left inside a transaction."""
+        try:
+            await self.conn.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            pass  # no transaction active
 
     # -- migrations ------------------------------------------------------------------------------
     async def migrate(self, sources: Iterable[tuple[str, Path]]) -> list[str]:
