@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import voluptuous as vol
@@ -12,9 +13,7 @@ MAX_JSON_BYTES = 1024 * 1024
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        text=json.dumps(data, default=str, separators=(",", ":")), status=status, content_type="application/json"
-    )
+    return web.Response(text=json_dumps(data), status=status, content_type="application/json")
 
 
 def json_error(status: int, message: str, code: str | None = None) -> web.Response:
@@ -55,3 +54,24 @@ async def read_json(request: web.Request, schema: vol.Schema | None = None, *, d
 
             raise JsonError(400, f"invalid request: {humanize_invalid(err)}", "invalid_format") from err
     return data
+
+
+def json_dumps(data: Any) -> str:
+    """Compact JSON that browsers can parse: NaN/Infinity (invalid JSON) become null."""
+    try:
+        return json.dumps(data, default=str, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        return json.dumps(_replace_non_finite(data), default=str, separators=(",", ":"), allow_nan=False)
+
+
+def _replace_non_finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _replace_non_finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_replace_non_finite(v) for v in value]
+    as_dict = getattr(value, "as_dict", None)
+    if callable(as_dict):
+        return _replace_non_finite(as_dict())
+    return value
