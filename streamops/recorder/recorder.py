@@ -173,7 +173,8 @@ class Recorder:
             await self._commit()
 
     async def flush(self) -> None:
-        """Commit everything queued so far (waits for a commit already running)."""
+        """Commit everything fired before this call (waits for a commit already running)."""
+        await asyncio.sleep(0)  # let the bus deliver events fired in this same tick
         await self._commit()
 
     async def _commit(self) -> None:
