@@ -117,7 +117,7 @@ async def async_setup(hub: Hub, config: dict[str, Any]) -> bool:
 
 def _add_http_routes(hub: Hub) -> None:
     try:
-        from ..api import HTTP  # type: ignore[attr-defined]
+        from ..api import HTTP
     except ImportError:
         return
     server = hub.data.get(HTTP)
@@ -126,6 +126,22 @@ def _add_http_routes(hub: Hub) -> None:
     from .http import add_routes
 
     add_routes(server.app, hub)
+    queue = hub.data[JOBS]
+
+    def _count(entity_id: str) -> int:
+        state = hub.states.get(entity_id)
+        try:
+            return int(state.state) if state is not None else 0
+        except ValueError:
+            return 0
+
+    server.metrics.gauge("streamops_jobs_queued", "Jobs waiting to run", lambda: _count(SENSOR_QUEUED))
+    server.metrics.gauge("streamops_jobs_running", "Jobs running in this hub", lambda: len(queue.running_jobs()))
+    server.metrics.gauge(
+        "streamops_guardrails_engaged",
+        "1 while a guardrail holds heavy jobs",
+        lambda: int(bool(queue.guardrails and queue.guardrails.engaged_reasons)),
+    )
 
 
 __all__ = [
