@@ -694,6 +694,14 @@ for _tag, _constructor in _CONSTRUCTORS.items():
 # Reading files
 
 
+def _leading_whitespace(text: str, line: int) -> str:
+    lines = text.splitlines()
+    if not 1 <= line <= len(lines):
+        return ""
+    content = lines[line - 1]
+    return content[: len(content) - len(content.lstrip())]
+
+
 def _syntax_error(exc: yaml.YAMLError, file: str, text: str) -> ConfigError:
     """A readable ConfigError from PyYAML's error, at the problem's line, without echoing content."""
     if isinstance(exc, yaml.reader.ReaderError):
@@ -708,7 +716,7 @@ def _syntax_error(exc: yaml.YAMLError, file: str, text: str) -> ConfigError:
             context_line = exc.context_mark.line + 1 if exc.context_mark is not None else None
             where = f" on line {context_line}" if context_line is not None and context_line != line else ""
             message += f" ({exc.context}{where})"
-        if "\t" in problem:
+        if line is not None and "\t" in _leading_whitespace(text, line):
             message += "; indent with spaces, not tabs"
         return ConfigError(message, file, line)
     return ConfigError(f"invalid YAML: {exc}", file)
