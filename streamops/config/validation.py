@@ -124,7 +124,11 @@ def _dotted(domain: str, value: Any, path: Sequence[Any]) -> str:
     text = domain
     current = value
     for element in path:
-        if isinstance(element, int) and not isinstance(element, bool) and not isinstance(current, dict):
+        is_index = isinstance(element, int) and not isinstance(element, bool)
+        if is_index and isinstance(current, dict) and element not in current:
+            text += f"[{element}]"  # a single mapping that the schema wrapped into a list
+            continue
+        if is_index and not isinstance(current, dict):
             text += f"[{element}]"
         else:
             text += f".{element}"
