@@ -210,6 +210,17 @@ def test_plain_data_without_locations_still_gets_messages() -> None:
     ]
 
 
+def test_a_crashing_validator_becomes_an_error_not_a_crash(tmp_path: Path) -> None:
+    def broken(value: Any) -> Any:
+        raise KeyError("oops")
+
+    write(tmp_path, "configuration.yaml", "obs:\n  host: x\njobs:\n  max_cpu: 1\n")
+    loaded = load_configuration(tmp_path, environ={})
+    sections = validate_sections(loaded, {"obs": OBS, "jobs": vol.Schema({"max_cpu": broken})})
+    assert messages(loaded.errors) == ["configuration.yaml:3: could not validate 'jobs': KeyError: 'oops'"]
+    assert sections == {"obs": {"host": "x"}}
+
+
 # --------------------------------------------------------------------------------------------------
 # Secrets never appear in messages
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import os
+import pickle
 import textwrap
 from pathlib import Path
 
@@ -462,6 +464,20 @@ def test_secret_from_secrets_yaml(tmp_path: Path) -> None:
     assert (data["obs"]["password"].file, data["obs"]["password"].line) == ("configuration.yaml", 2)
     assert data["obs"].secret_keys == {"password": "obs_password", "port": "mqtt_port"}
     assert "hunter2hunter2" in data.secret_values
+
+
+def test_secret_strings_hide_their_value_in_repr_and_survive_copies(tmp_path: Path) -> None:
+    write(tmp_path, "secrets.yaml", "obs_password: hunter2hunter2\n")
+    write(tmp_path, "configuration.yaml", "obs:\n  password: !secret obs_password\n  host: studio\n")
+    data = load_yaml(tmp_path / "configuration.yaml")
+    assert "hunter2" not in repr(data)
+    assert repr(data["obs"]["password"]) == "<secret obs_password>"
+    assert f"{data['obs']['password']}" == "hunter2hunter2"
+    for clone in (copy.deepcopy(data), pickle.loads(pickle.dumps(data))):
+        assert clone == data
+        assert clone["obs"].key_lines == data["obs"].key_lines
+        assert clone["obs"]["host"].line == 3
+        assert repr(clone["obs"]["password"]) == "<secret obs_password>"
 
 
 def test_secret_search_goes_from_the_including_folder_up_to_the_config_dir(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import voluptuous as vol
 
 from .errors import ConfigError
-from .yaml_loader import Input, Location, NodeDict, NodeList, location_of
+from .yaml_loader import Input, Location, NodeDict, NodeList, SecretStr, location_of
 
 _EXTRA_KEYS = "extra keys not allowed"
 _TYPE_WORDS = {
@@ -48,11 +48,15 @@ def validate(schema: Any, value: Any, *, domain: str, root: Any = None) -> tuple
     configuration (so paths start at `domain`); without it, locations come from `value` alone.
     """
     compiled = schema if isinstance(schema, vol.Schema) else vol.Schema(schema)
+    secrets = _secret_values(value, root)
     try:
         return compiled(value), []
     except vol.Invalid as exc:
         raw_errors = list(_flatten(exc))
-    secrets = _secret_values(value, root)
+    except Exception as exc:  # a validator bug must not crash check-config; report it at the section
+        location = location_of(root, [domain]) if root is not None else location_of(value, [])
+        message = f"could not validate '{domain}': {type(exc).__name__}: {exc}"
+        return None, [ConfigError(_scrub(message, secrets), *location)]
     errors = [_convert(err, compiled, value, domain, root, secrets) for err in raw_errors]
     errors.sort(key=lambda e: (e.file or "", e.line or 0))
     return None, _unique(errors)
@@ -153,6 +157,8 @@ def _describe(found: bool, parent: Any, key: Any, item: Any) -> str | None:
         secret_name = parent.secret_keys.get(key)
     elif isinstance(parent, NodeList) and isinstance(key, int):
         secret_name = parent.secret_items.get(key % max(len(parent), 1))
+    if secret_name is None and isinstance(item, SecretStr):
+        secret_name = item.secret_name
     if secret_name is not None:
         return f"the value of secret '{secret_name}'"
     if item is None:

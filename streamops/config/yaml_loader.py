@@ -75,6 +75,24 @@ class NodeStr(str):
         return NodeStr, (str(self), self.file, self.line)
 
 
+class SecretStr(NodeStr):
+    """A string that came from `!secret`: its repr hides the value, so logging a configuration
+    (or an exception holding one) does not leak it; `str()` and equality still give the real value."""
+
+    secret_name: str
+
+    def __new__(cls, value: str, file: str | None = None, line: int | None = None, name: str = "") -> SecretStr:
+        obj = super().__new__(cls, value, file, line)
+        obj.secret_name = name
+        return obj
+
+    def __repr__(self) -> str:
+        return f"<secret {self.secret_name}>"
+
+    def __reduce__(self) -> tuple[type[SecretStr], tuple[str, str | None, int | None, str]]:  # type: ignore[override]
+        return SecretStr, (str(self), self.file, self.line, self.secret_name)
+
+
 class NodeDict(dict):
     """A mapping from a YAML file.
 
@@ -632,7 +650,7 @@ def _construct_secret(loader: StreamOpsLoader, node: yaml.Node) -> Any:
                 value = secrets[name]
                 _collect_secret_values(value, context.secret_values)
                 if isinstance(value, str):
-                    return NodeStr(value, *loader.location(node))
+                    return SecretStr(value, *loader.location(node), name=name)
                 return value
         if folder == context.config_dir or not context.inside(folder.parent) or folder.parent == folder:
             break
