@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from streamops.api import CONFIG_SCHEMA as HTTP_SCHEMA
 from streamops.api import HTTP
 from streamops.api import async_setup as http_setup
-from streamops.api.auth import KIND_OWNER, TOKENS_TABLE_SQL, create_token
+from streamops.api.auth import KIND_OWNER, create_token
 from streamops.core import Hub
 from streamops.recorder import CONFIG_SCHEMA as RECORDER_SCHEMA
 from streamops.recorder import DATABASE
@@ -56,7 +56,6 @@ async def api_hub(
     try:
         assert await recorder_setup(hub, RECORDER_SCHEMA({})), "recorder setup failed"
         db = hub.data[DATABASE]
-        await db.execute(TOKENS_TABLE_SQL)  # no-op once the recorder's migration creates the table
         token = await create_token(db, "test owner", KIND_OWNER)
         config = HTTP_SCHEMA({"server_port": 0, **(http_config or {})})
         assert await http_setup(hub, config), "http setup failed"

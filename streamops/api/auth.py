@@ -34,14 +34,6 @@ LAST_USED_RESOLUTION = 60.0
 _MAX_SECRET_LEN = 512
 _MAX_NAME_LEN = 100
 
-# Same table the recorder's 001_core.sql creates; used only where a database has not been
-# migrated with it (tests written before that migration landed).
-TOKENS_TABLE_SQL = (
-    "CREATE TABLE IF NOT EXISTS so_tokens (id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-    " token_hash TEXT NOT NULL UNIQUE, kind TEXT NOT NULL DEFAULT 'user', created REAL NOT NULL,"
-    " last_used REAL, revoked INTEGER NOT NULL DEFAULT 0)"
-)
-
 
 @dataclass(frozen=True, slots=True)
 class AuthInfo:

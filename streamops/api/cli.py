@@ -21,14 +21,12 @@ from ..recorder.database import Database, MigrationError
 from .auth import KIND_OWNER, KIND_USER, create_token, list_tokens, revoke_token
 
 
-def default_data_dir() -> str:
-    return os.environ.get("STREAMOPS_DATA") or "./.data"
-
-
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("token", help="create, list and revoke API tokens")
     # SUPPRESS: a --data given to the main parser is kept, not overwritten with None.
-    parser.add_argument("--data", default=argparse.SUPPRESS, help="data directory ($STREAMOPS_DATA or ./.data)")
+    parser.add_argument(
+        "--data", default=argparse.SUPPRESS, help="data directory, as for `streamops run` (default: $STREAMOPS_DATA)"
+    )
     parser.add_argument("--db", default=argparse.SUPPRESS, help="database file ($DB_PATH or DATA/db/streamops.db)")
     actions = parser.add_subparsers(dest="token_action", metavar="ACTION")
     actions.required = True
@@ -46,9 +44,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 async def _open(args: argparse.Namespace) -> Database:
     """Open (and migrate) the database the hub uses, without starting a hub."""
+    from ..bootstrap import default_data_dir
     from ..core import Hub
     from ..recorder import async_open_database
 
+    # The same default as `streamops run`, so tokens land in the database the hub reads.
     data_dir = Path(getattr(args, "data", None) or default_data_dir())
     db_path = getattr(args, "db", None) or os.environ.get("DB_PATH")
     hub = Hub(tempfile.gettempdir(), data_dir)

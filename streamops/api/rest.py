@@ -26,7 +26,7 @@ from ..core import (
     ServiceNotFound,
     ServiceValidationError,
 )
-from ..core.util import valid_entity_id
+from ..core.util import iso_utc, valid_entity_id
 from .helpers import JsonError, json_response, read_json
 from .security import request_auth
 from .websocket_commands import check_response_mode, hub_config_dict, services_dict
@@ -231,7 +231,7 @@ async def api_history(request: web.Request) -> web.Response:
         result = get_history(entity_id, start, end)
         if inspect.isawaitable(result):
             result = await result
-        states = [item.as_dict() if hasattr(item, "as_dict") else dict(item) for item in result or ()]
+        states = [_history_item(item) for item in result or ()]
         if not states:
             continue
         if no_attributes:
@@ -241,6 +241,17 @@ async def api_history(request: web.Request) -> web.Response:
             states[1:-1] = [{"state": s.get("state"), "last_changed": s.get("last_changed")} for s in states[1:-1]]
         out.append(states)
     return json_response(out)
+
+
+def _history_item(item: Any) -> dict[str, Any]:
+    """A recorder row (float epoch times, context_id) in Home Assistant's history shape (ISO times)."""
+    if hasattr(item, "as_dict"):
+        return item.as_dict()
+    out = {key: item[key] for key in ("entity_id", "state", "attributes") if key in item}
+    for key in ("last_changed", "last_updated"):
+        value = item.get(key)
+        out[key] = iso_utc(value) if isinstance(value, int | float) else value
+    return out
 
 
 def register_rest_routes(app: web.Application) -> None:

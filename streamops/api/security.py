@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import hdrs, web
 from yarl import URL
@@ -33,7 +33,8 @@ _LOGGER = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 SESSION_COOKIE = "streamops_session"
-AUTH_KEY = "streamops_auth"
+# Where the auth middleware leaves the caller's identity (request_auth() reads it).
+AUTH_KEY: Any = web.RequestKey("streamops_auth", AuthInfo) if hasattr(web, "RequestKey") else "streamops_auth"
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
