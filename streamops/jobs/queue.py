@@ -318,7 +318,8 @@ class JobQueue:
         if running is not None:
             if not running.user_paused:
                 running.user_paused = True
-                self._apply_pause(running)
+                self._apply_pause(running, persist=False)
+                await self._persist_pause(running)
             return await self._require(job_id)
         if job["status"] == STATUS_PAUSED:
             return job
@@ -342,7 +343,8 @@ class JobQueue:
         if running is not None:
             if running.user_paused:
                 running.user_paused = False
-                self._apply_pause(running)
+                self._apply_pause(running, persist=False)
+                await self._persist_pause(running)
             return await self._require(job_id)
         if job["status"] != STATUS_PAUSED:
             if job["status"] in ACTIVE_STATUSES:
@@ -850,7 +852,7 @@ class JobQueue:
             return None
         return self.guardrails.reason_for(rj.heavy, rj.overrides)
 
-    def _apply_pause(self, rj: _Running) -> None:
+    def _apply_pause(self, rj: _Running, *, persist: bool = True) -> None:
         """Make the process state match user_paused/guardrails, at once; journal it in the background."""
         rj.guard_reason = self._guard_reason(rj)
         should_pause = rj.user_paused or rj.guard_reason is not None
@@ -864,7 +866,8 @@ class JobQueue:
                 )
             else:
                 self.hub.bus.async_fire(EVENT_JOB_RESUMED, {"job_id": rj.job_id, "type": rj.job_type.name})
-        self.hub.async_create_task(self._persist_pause(rj))
+        if persist:
+            self.hub.async_create_task(self._persist_pause(rj))
         self._sensors_dirty()
 
     async def _persist_pause(self, rj: _Running) -> None:
