@@ -134,8 +134,7 @@ class AutomationManager:
         self._retired.add(entity)
 
         async def wait_then_clean() -> None:
-            while entity.script.is_running:
-                await asyncio.sleep(0.05)
+            await entity.script.async_wait_idle()
             self._retired.discard(entity)
             if remove_state and entity.id not in self.entities:
                 self.hub.states.async_remove(entity.entity_id)

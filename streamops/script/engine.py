@@ -97,6 +97,8 @@ class Script:
         self.logger = logger or _LOGGER
         self._runs: list[_Run] = []
         self._queue_lock = asyncio.Lock()
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._conditions: dict[int, Checker] = {}
         self.last_action: str | None = None
         self.on_change = on_change  # called when the number of runs changes (entity attributes)
@@ -162,7 +164,15 @@ class Script:
                 self._runs.remove(run)
             self._changed()
 
+    async def async_wait_idle(self) -> None:
+        """Return once no run is going (used to retire a definition replaced by a reload)."""
+        await self._idle.wait()
+
     def _changed(self) -> None:
+        if self._runs:
+            self._idle.clear()
+        else:
+            self._idle.set()
         if self.on_change is not None:
             try:
                 self.on_change()
@@ -400,7 +410,7 @@ class _Run:
 
     async def _choose(self, step: dict[str, Any], path: str, variables: dict[str, Any], entry: StepTrace) -> None:
         for index, option in enumerate(step["choose"]):
-            ok, notes = self._check(option["conditions"], variables)
+            ok, _notes = self._check(option["conditions"], variables)
             if ok:
                 entry.result = {"choice": index}
                 await self._sequence(option["sequence"], f"{path}/choose/{index}/sequence", variables)
