@@ -144,7 +144,8 @@ def thumbnail(info: MediaInfo, source: Path, output: Path, at: float | None, wid
 
 def sprite_layout(duration: float, interval: float, columns: int) -> tuple[int, int, int]:
     """(count, columns, rows): a cell every `interval` seconds from 0 up to (not past) the end."""
-    count = max(1, math.ceil(duration / interval - 1e-6))
+    # A cell in the last tenth of a second would show nothing new (containers pad audio past the video).
+    count = max(1, math.ceil((duration - 0.1) / interval))
     cols = min(columns, count)
     return count, cols, math.ceil(count / cols)
 

@@ -238,9 +238,13 @@ class MediaJobs:
         if params.get("accurate"):
             return start, end
         source = params["input"]
-        before = [k for k in await keyframe_times(source, max(0.0, start - 30), start + 0.001) if k <= start + 1e-3]
-        snapped_start = max(before) if before else 0.0
-        after = [k for k in await keyframe_times(source, end, end + 30) if k >= end - 1e-3]
+        # Packet times are absolute; -ss and the user's times are relative to the file's start.
+        offset = info.start_time
+        near_start = await keyframe_times(source, max(0.0, offset + start - 30), offset + start + 1)
+        before = [k - offset for k in near_start if k - offset <= start + 1e-3]
+        snapped_start = max(0.0, max(before)) if before else 0.0
+        near_end = await keyframe_times(source, max(0.0, offset + end - 1), offset + end + 30)
+        after = [k - offset for k in near_end if k - offset >= end - 1e-3]
         snapped_end = min(after) if after else info.duration
         if end >= info.duration - 1e-3:
             snapped_end = info.duration

@@ -38,6 +38,7 @@ class MediaInfo:
     bit_rate: int | None
     streams: list[dict[str, Any]] = field(default_factory=list)
     tags: dict[str, Any] = field(default_factory=dict)
+    start_time: float = 0.0
 
     @property
     def video(self) -> dict[str, Any] | None:
@@ -173,6 +174,7 @@ async def probe(path: str | os.PathLike[str]) -> MediaInfo:
         bit_rate=_int(fmt.get("bit_rate")),
         streams=streams,
         tags=fmt.get("tags") or {},
+        start_time=_float(fmt.get("start_time")) or 0.0,
     )
 
 
