@@ -1,0 +1,35 @@
+"""Content hashes: xxh64 always (fast enough to hash every recording), SHA-256 on request.
+
+Streaming with one reusable 8 MiB buffer (`readinto`, no per-chunk allocation), on a worker thread so
+the event loop never waits on disk. xxhash and hashlib release the GIL on large buffers, so several
+files hash in parallel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import xxhash
+
+BUFFER_SIZE = 8 * 1024 * 1024
+
+
+def hash_file(
+    path: str | os.PathLike[str], sha256: bool = False, buffer_size: int = BUFFER_SIZE
+) -> tuple[str, str | None]:
+    """(xxh64 hex, sha256 hex or None) of a file's content. Blocking: use `asyncio.to_thread`."""
+    xx = xxhash.xxh64()
+    sha = hashlib.sha256() if sha256 else None
+    buffer = bytearray(buffer_size)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as handle:
+        while True:
+            count = handle.readinto(buffer)
+            if not count:
+                break
+            chunk = view[:count]
+            xx.update(chunk)
+            if sha is not None:
+                sha.update(chunk)
+    return xx.hexdigest(), sha.hexdigest() if sha is not None else None
