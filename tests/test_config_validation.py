@@ -284,6 +284,34 @@ def test_empty_section_gets_schema_defaults(tmp_path: Path) -> None:
     assert sections["obs"] == {}
 
 
+def test_core_streamops_section_is_validated_with_env_overrides(tmp_path: Path) -> None:
+    write(tmp_path, "configuration.yaml", "streamops:\n  cache_dir: /cache\n")
+    loaded = load_configuration(tmp_path, environ={"ROLE": "API", "THUMBS_DIR": "/thumbs"})
+    sections = validate_sections(loaded, SCHEMAS)
+    assert loaded.errors == []
+    assert sections["streamops"] == {"role": "api", "cache_dir": "/cache", "thumbs_dir": "/thumbs"}
+
+    write(tmp_path, "configuration.yaml", "streamops:\n  cahce_dir: /cache\n")
+    loaded, _ = load(tmp_path)
+    assert messages(loaded.errors) == [
+        "configuration.yaml:2: unknown option 'cahce_dir' under 'streamops' (did you mean 'cache_dir'?)"
+    ]
+
+
+def test_section_created_only_by_env_for_a_missing_component_is_not_an_error(tmp_path: Path) -> None:
+    write(tmp_path, "configuration.yaml", "obs:\n  host: x\n")
+    loaded = load_configuration(tmp_path, environ={"NATS_ENABLE": "1"})
+    sections = validate_sections(loaded, SCHEMAS)  # no remote_workers schema here
+    assert loaded.errors == []
+    assert "remote_workers" not in sections
+    assert loaded.overrides == ["remote_workers.enabled = True (from NATS_ENABLE)"]
+
+    write(tmp_path, "configuration.yaml", "remote_workers:\n  url: nats://x\n")
+    loaded = load_configuration(tmp_path, environ={"NATS_ENABLE": "1"})
+    validate_sections(loaded, SCHEMAS)
+    assert messages(loaded.errors) == ["configuration.yaml:1: unknown section 'remote_workers'"]
+
+
 def test_env_override_rejected_by_schema_points_at_env(tmp_path: Path) -> None:
     write(tmp_path, "configuration.yaml", "jobs:\n  max_cpu: 50\n")
     loaded = load_configuration(tmp_path, environ={"CPU_GUARD_PCT": "50"})

@@ -55,6 +55,9 @@ def test_config_error_formats() -> None:
     assert str(ConfigError("bad")) == "bad"
     err = ConfigError("bad", "a.yaml", 1)
     assert (err.file, err.line, err.message) == ("a.yaml", 1, "bad")
+    assert str(ConfigError(None, None, "integration x failed")) == "integration x failed"  # (file, line, message)
+    assert ConfigError("a.yaml", 4, "bad").location == ("a.yaml", 4)
+    assert ConfigError("a.yaml", 4, "bad").message == "bad"
     many = ConfigErrors([ConfigError("x", "a.yaml", 1), ConfigError("y")])
     assert str(many) == "a.yaml:1: x\ny"
     assert len(many.errors) == 2

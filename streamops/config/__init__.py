@@ -4,6 +4,7 @@ Entry points: `load_configuration(config_dir)` → `LoadedConfig`, then
 `validate_sections(loaded, schemas)`; every problem is a `ConfigError` printed as `FILE:LINE: message`.
 """
 
+from .core_section import CORE_DOMAIN, CORE_SCHEMA
 from .env_overrides import ENV_VARIABLES, apply_env_overrides, collect_env_overrides
 from .errors import ConfigError, ConfigErrors
 from .loading import CONFIG_FILE, LoadedConfig, load_configuration, validate_sections
@@ -23,6 +24,8 @@ from .yaml_loader import (
 
 __all__ = [
     "CONFIG_FILE",
+    "CORE_DOMAIN",
+    "CORE_SCHEMA",
     "ENV_VARIABLES",
     "ConfigError",
     "ConfigErrors",

@@ -15,6 +15,9 @@ class ConfigError(Exception):
     """One configuration problem with its place (file and line may be unknown)."""
 
     def __init__(self, message: str, file: str | None = None, line: int | None = None) -> None:
+        if isinstance(line, str):
+            # Also accept the order (file, line, message): a line is never a string, so it is unambiguous.
+            file, line, message = message, file, line  # type: ignore[assignment]
         super().__init__(message)
         self.message = message
         self.file = file

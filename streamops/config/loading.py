@@ -15,6 +15,7 @@ from typing import Any
 
 import voluptuous as vol
 
+from .core_section import CORE_DOMAIN, CORE_SCHEMA
 from .env_overrides import collect_env_overrides
 from .errors import ConfigError
 from .validation import did_you_mean, validate
@@ -94,17 +95,27 @@ def load_configuration(config_dir: Path, environ: Mapping[str, str] = os.environ
     )
 
 
+def _from_environment_only(location: tuple[str | None, int | None]) -> bool:
+    return bool(location[0] and location[0].startswith("env:"))
+
+
 def validate_sections(loaded: LoadedConfig, schemas: Mapping[str, Any]) -> dict[str, Any]:
     """Validate every top-level section present in `loaded.config` with `schemas[section]`.
 
-    Errors are appended to `loaded.errors`; unknown sections are errors too (with "did you mean").
+    Errors are appended to `loaded.errors`; unknown sections are errors too (with "did you mean"),
+    except a section that only environment overrides created.  `streamops:` (hub settings) is
+    validated with `core_section.CORE_SCHEMA` unless `schemas` has its own.
     Returns the validated sections; a section with errors is left out.  An empty section
     (`jobs:` with nothing under it) is validated as `{}` when the schema accepts that.
     """
     result: dict[str, Any] = {}
     root = loaded.config
+    if CORE_DOMAIN not in schemas:
+        schemas = {**schemas, CORE_DOMAIN: CORE_SCHEMA}
     for key, value in root.items():
         location = root.key_lines.get(key, (None, None)) if isinstance(root, NodeDict) else (None, None)
+        if key not in schemas and _from_environment_only(location):
+            continue  # e.g. NATS_ENABLE set while remote_workers is not installed: listed in overrides, not fatal
         if key not in schemas:
             message = f"unknown section '{key}'{did_you_mean(key, schemas)}"
             loaded.errors.append(ConfigError(message, *location))
