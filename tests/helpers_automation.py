@@ -50,10 +50,14 @@ class Calls:
         return [f"{c.domain}.{c.service}" for c in self.items]
 
 
+def _source(call: ServiceCall) -> str:
+    return str(call.data.get("input") or call.data.get("path") or "")
+
+
 def _output_for(call: ServiceCall) -> str | None:
-    path = str(call.data.get("path", ""))
+    path = _source(call)
     if call.service == "remux":
-        return str(Path(path).with_suffix("." + str(call.data.get("container", "mov"))))
+        return str(Path(path).with_suffix("." + str(call.data.get("format", "mov"))))
     if call.service in ("move", "archive"):
         dest = str(call.data.get("dest", ""))
         return str(Path(dest) / Path(path).name) if dest.endswith("/") else dest
@@ -72,7 +76,7 @@ def register_fake_services(hub: Hub, *, fail: set[str] | None = None, duration: 
             name = f"{domain}.{service}"
             if call.dry_run:
                 output = _output_for(call)
-                plan: dict[str, Any] = {"dry_run": True, "command": [service, str(call.data.get("path", ""))]}
+                plan: dict[str, Any] = {"dry_run": True, "command": [service, _source(call)]}
                 if service == "remux":
                     plan["command"] = [
                         "ffmpeg",
@@ -82,7 +86,7 @@ def register_fake_services(hub: Hub, *, fail: set[str] | None = None, duration: 
                         "-fflags",
                         "+genpts",
                         "-i",
-                        str(call.data["path"]),
+                        _source(call),
                         "-map",
                         "0",
                         "-c",
@@ -94,7 +98,7 @@ def register_fake_services(hub: Hub, *, fail: set[str] | None = None, duration: 
                 if output:
                     plan["output"] = output
                 if service == "index" and duration is not None:
-                    plan["duration_sec"] = duration
+                    plan["duration"] = duration
                 calls.items.append(call)
                 async with calls.changed:
                     calls.changed.notify_all()
@@ -109,7 +113,7 @@ def register_fake_services(hub: Hub, *, fail: set[str] | None = None, duration: 
             if output:
                 result["output"] = output
             if service == "index" and duration is not None:
-                result["duration_sec"] = duration
+                result["duration"] = duration
             if service == "echo":
                 result = {"echo": dict(call.data)}
             return result

@@ -16,7 +16,8 @@ Conventions (the same engine runs it, so traces, simulate and modes work as for 
 
 - The run has a variable `file`, the rule's *current file*: first `trigger.path`, then the `output`
   of each step that produces a new main file (ffmpeg_remux, move, transcode_preset, archive). Every
-  file step is called with `path: "{{ file }}"` plus its parameters, so the move moves the remux's
+  file step is called with the current file (`input:` for media.*, `path:` for files.*/assets.*)
+  plus its parameters (`container` → `format` for the remux), so the move moves the remux's
   output. `info` accumulates every step response (a dict), e.g. the duration that index_asset found.
 - `make_proxies_if: {min_duration_sec: N, ...}` becomes `if: duration > N then media.proxy`, where
   the duration is `info.duration_sec` (or `info.duration`) from an earlier step — as in the
@@ -63,8 +64,15 @@ RULE_ACTIONS: dict[str, tuple[str, bool]] = {
     "write_sidecar": ("files.write_sidecar", False),
     "make_proxies_if": ("media.proxy", False),
 }
-# Steps that do not act on the current file get no `path`.
+# Steps that do not act on the current file get no `path`/`input`.
 NO_PATH = frozenset({"overlay_update", "report_emit"})
+# Parameter names of the original format → the service's. `faststart` is how media.remux always
+# writes (the original command's `-movflags +faststart`), so it is dropped, not passed.
+PARAM_RENAMES: dict[str, dict[str, str]] = {"ffmpeg_remux": {"container": "format"}}
+PARAM_DROPS: dict[str, frozenset[str]] = {
+    "ffmpeg_remux": frozenset({"faststart"}),
+    "make_proxies_if": frozenset({"min_duration_sec"}),
+}
 FILE_EVENTS = ("file_closed", "file.closed")
 WHEN_FILE_KEYS = ("path_glob", "min_quiet_seconds", "extensions", "ext", "drive")
 
@@ -230,8 +238,12 @@ def _step(item: Any, path: Path, issues: Issues, guardrails: dict[str, Any]) -> 
         issues.add((*path, name), f"parameters of '{name}' must be a mapping")
         return []
     service, new_file = RULE_ACTIONS[name]
-    data: dict[str, Any] = {} if name in NO_PATH else {"path": "{{ file }}"}
-    data.update({k: v for k, v in params.items() if not (name == "make_proxies_if" and k == "min_duration_sec")})
+    # media.* services name their source `input`; files.* and assets.* name it `path`.
+    source_key = "input" if service.startswith("media.") else "path"
+    data: dict[str, Any] = {} if name in NO_PATH else {source_key: "{{ file }}"}
+    renames = PARAM_RENAMES.get(name, {})
+    drops = PARAM_DROPS.get(name, frozenset())
+    data.update({renames.get(k, k): v for k, v in params.items() if k not in drops})
     if guardrails and service.startswith("media."):
         data["guardrails"] = dict(guardrails)
     call = _node(item, {"action": service, "data": _node(params, data), "alias": str(name)})

@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..core import Context, Hub, ServiceError, ServiceNotFound, SupportsResponse
-from ..templates import TemplateError
+from ..templates import PATH_PLACEHOLDERS, TemplateError, async_path_variables, render_path
 from .conditions import Checker, compile_conditions
 from .templating import TemplateCache, render_period, result_is_true
 from .trace import (
@@ -285,6 +286,8 @@ class _Run:
         if not isinstance(data, Mapping) or not isinstance(target, Mapping):
             raise TemplateError(f"'data' and 'target' must render to mappings (got {data!r}, {target!r})")
         payload = {**target, **data}
+        if _has_placeholders(payload):
+            payload = await self._fill_placeholders(payload, variables)
         entry.input = {"action": action, "data": payload}
         registered = self.hub.services.get(domain, service)
         wants_response = registered is not None and registered.supports_response != SupportsResponse.NONE
@@ -317,6 +320,22 @@ class _Run:
         variables["previous"] = result
         if response_variable:
             variables[response_variable] = result
+
+    async def _fill_placeholders(self, payload: dict[str, Any], variables: Mapping[str, Any]) -> dict[str, Any]:
+        """`{Game}/{YYYY}/...` in destination-like keys, filled from the file the call works on."""
+        source = payload.get("path") or payload.get("input")
+        if not source:
+            trigger = variables.get("trigger")
+            source = trigger.get("path") if isinstance(trigger, Mapping) else None
+        path_vars = await async_path_variables(self.hub, str(source)) if source else {}
+        out = dict(payload)
+        for key in PLACEHOLDER_KEYS:
+            value = out.get(key)
+            if isinstance(value, str) and _PLACEHOLDER_RE.search(value):
+                if not source:
+                    raise TemplateError(f"'{key}' uses path placeholders but the call names no file (path/input)")
+                out[key] = render_path(value, {**path_vars, **_placeholder_overrides(variables)})
+        return out
 
     async def _delay(self, step: dict[str, Any], path: str, variables: dict[str, Any], entry: StepTrace) -> None:
         seconds = render_period(self.cache, step["delay"], variables)
@@ -518,6 +537,21 @@ class _Run:
         entry.result = {"result": ok, **({"why": notes} if notes else {})}
         if not ok:
             raise _Stop(f"condition at {path} did not hold: {'; '.join(notes) or 'false'}")
+
+
+# Keys of service data whose `{Game}/{YYYY}/...` placeholders the engine fills (path variables of the
+# file named by `path`/`input`, else of `trigger.path`); templates are rendered first.
+PLACEHOLDER_KEYS = ("dest", "destination", "output", "output_dir", "folder", "target_dir")
+_PLACEHOLDER_RE = re.compile(r"\{(" + "|".join(PATH_PLACEHOLDERS) + r")\}")
+
+
+def _has_placeholders(payload: Mapping[str, Any]) -> bool:
+    return any(isinstance(payload.get(k), str) and "{" in payload[k] for k in PLACEHOLDER_KEYS)
+
+
+def _placeholder_overrides(variables: Mapping[str, Any]) -> dict[str, Any]:
+    """Run variables named like placeholders (`Game: "{{ ... }}"`) win over the providers' values."""
+    return {k: variables[k] for k in PATH_PLACEHOLDERS if k in variables}
 
 
 async def _wait_event(event: asyncio.Event, timeout: float | None) -> bool:

@@ -53,11 +53,20 @@ def vol_message(err: vol.Invalid, schema_keys: Iterable[str] = ()) -> str:
     return msg
 
 
-def run_schema(schema: vol.Schema, value: Any, path: Path, issues: Issues) -> Any | None:
-    """Apply a voluptuous schema; each error becomes an issue at its own sub-path. None on failure."""
+def _schema_keys(schema: Any) -> list[str]:
+    inner = getattr(schema, "schema", None)
+    if isinstance(inner, Mapping):
+        return [str(getattr(k, "schema", k)) for k in inner]
     keys: list[str] = []
-    if isinstance(schema.schema, Mapping):
-        keys = [str(getattr(k, "schema", k)) for k in schema.schema]
+    for validator in getattr(schema, "validators", ()) or ():  # vol.All / vol.Any
+        keys += _schema_keys(validator)
+    return keys
+
+
+def run_schema(schema: Any, value: Any, path: Path, issues: Issues) -> Any | None:
+    """Apply a voluptuous schema (or any validator); each error becomes an issue at its own sub-path.
+    None on failure."""
+    keys = _schema_keys(schema)
     try:
         return schema(value)
     except vol.MultipleInvalid as err:
