@@ -221,6 +221,7 @@ class Guardrails:
             self._feed_metric(entity_id, _as_percent(new_state))
 
     def _feed_recording(self, state: State | None, notify: bool = True) -> None:
+        previous = self.recording_state
         self.recording_state = None if state is None else state.state
         recording = state is not None and state.state == STATE_ON
         if recording != self.recording:
@@ -228,6 +229,8 @@ class Guardrails:
             self.recording_changed_at = time.time()
             if notify:
                 self._changed()
+        elif notify and self._started and previous != self.recording_state:
+            self._publish()  # e.g. missing → unavailable: same verdict, different explanation
 
     def _feed_metric(self, entity_id: str, value: float | None) -> None:
         metric = "cpu" if entity_id == ENTITY_CPU else "gpu"
