@@ -106,7 +106,7 @@ class FakeObsServer:
         obs_version: str = "30.2.3",
         websocket_version: str = "5.5.2",
         supports_chapters: bool = True,
-        path_on_start: bool = False,
+        path_on_start: bool = True,  # OBS 29 names the file in RecordStateChanged STARTED
         extension: str = "mkv",
     ) -> None:
         self.record_dir = Path(record_dir)

@@ -79,6 +79,7 @@ class ObsInstance:
         self.last_stats: dict[str, Any] = {}
         self._lock = asyncio.Lock()
         self._collection_changing = False
+        self._lost_at: float | None = None
         self._task: asyncio.Task[None] | None = None
         self._stats_task: asyncio.Task[None] | None = None
         self._handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
@@ -146,7 +147,10 @@ class ObsInstance:
             "platform": self.version.get("platformDescription"),
         }
         self.entities.set("obs_connected", status == Status.CONNECTED, **attributes)
-        if status != Status.CONNECTED:
+        if status == Status.CONNECTED:
+            self._lost_at = None
+        else:
+            self._lost_at = self._lost_at or time.time()
             if self._stats_task is not None:
                 self._stats_task.cancel()
                 self._stats_task = None
@@ -194,17 +198,31 @@ class ObsInstance:
         session = self.session
         if session is None:
             return
-        # The recording ended while StreamOps was not connected: its final path is unknown to us.
+        # The recording ended while StreamOps was not connected (OBS quit or crashed mid-recording).
+        ended = self._lost_at or time.time()
+        session.metrics["interrupted"] = True
+        self._finalise_metrics(session, ended)
+        local = session.current_file
+        if local:
+            started = session.current_file_started or session.started
+            await self._finish_file(session, session.current_file_obs, local, started, ended)
+        await self.store.finish(session, ended, local)
+        self.session = None
+        self.last_record_path = local or self.last_record_path
         _LOGGER.warning(
-            "%s stopped recording while StreamOps was not connected (session %s); the file is not known "
-            "here, so the drive watcher picks it up after its quiet window",
+            "%s stopped recording while StreamOps was not connected (session %s)%s",
             self.conn.where,
             session.id,
+            f"; handing over {local}"
+            if local
+            else "; its file name is unknown here, so the drive watcher picks it up after its quiet window",
         )
-        session.metrics["interrupted"] = True
-        self._finalise_metrics(session, time.time())
-        await self.store.finish(session, time.time(), session.current_file)
-        self.session = None
+        self._fire(
+            EVENT_RECORDING_STOPPED,
+            self._stopped_data(session, local, session.current_file_obs, "interrupted", session.started, ended),
+        )
+        if local:
+            self._hand_to_drives(local)
 
     def _publish_all(self, record: dict[str, Any]) -> None:
         self.entities.set("obs_scene", self.scene)
@@ -393,23 +411,7 @@ class ObsInstance:
         self._publish_game()
         self.entities.set("obs_record_path", self._record_path())
         self._fire(
-            EVENT_RECORDING_STOPPED,
-            {
-                "session_id": session.id,
-                "output_path": local,
-                "obs_path": obs_path,
-                "files": list(session.files),
-                "reason": "stopped",
-                "recording": False,
-                "duration": round(ended - session.started, 3),
-                "started": _iso(session.started),
-                "ended": _iso(ended),
-                "scene": session.scene,
-                "profile": session.profile,
-                "collection": session.collection,
-                "game": session.game,
-                "markers": len(session.markers),
-            },
+            EVENT_RECORDING_STOPPED, self._stopped_data(session, local, obs_path, "stopped", session.started, ended)
         )
         if local:
             self._hand_to_drives(local)
@@ -441,27 +443,36 @@ class ObsInstance:
             return
         await self._finish_file(session, previous_obs, previous_local, previous_started, now)
         await self.store.save_progress(session)
-        self._fire(
-            EVENT_RECORDING_STOPPED,
-            {
-                "session_id": session.id,
-                "output_path": previous_local,
-                "obs_path": previous_obs,
-                "next_path": session.current_file,
-                "files": list(session.files),
-                "reason": "split",
-                "recording": True,
-                "duration": round(now - previous_started, 3),
-                "started": _iso(previous_started),
-                "ended": _iso(now),
-                "scene": session.scene,
-                "profile": session.profile,
-                "collection": session.collection,
-                "game": session.game,
-                "markers": len(session.markers),
-            },
-        )
+        data = self._stopped_data(session, previous_local, previous_obs, "split", previous_started, now)
+        self._fire(EVENT_RECORDING_STOPPED, {**data, "next_path": session.current_file})
         self._hand_to_drives(previous_local)
+
+    def _stopped_data(
+        self,
+        session: Session,
+        local: str | None,
+        obs_path: str | None,
+        reason: str,
+        started: float,
+        ended: float,
+    ) -> dict[str, Any]:
+        """obs_recording_stopped's data; `reason` is stopped, split (recording goes on) or interrupted."""
+        return {
+            "session_id": session.id,
+            "output_path": local,
+            "obs_path": obs_path,
+            "files": list(session.files),
+            "reason": reason,
+            "recording": reason == "split",
+            "duration": round(ended - started, 3),
+            "started": _iso(started),
+            "ended": _iso(ended),
+            "scene": session.scene,
+            "profile": session.profile,
+            "collection": session.collection,
+            "game": session.game,
+            "markers": len(session.markers),
+        }
 
     async def _finish_file(
         self, session: Session, obs_path: str | None, local: str, started: float | None, ended: float

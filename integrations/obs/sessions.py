@@ -167,6 +167,7 @@ class SessionStore:
             id=int(row["id"]),
             markers=_json_list(row["markers"]),
             metrics=_json_dict(row["metrics"]),
+            current_file=row["output_path"],
         )
         session.files = [
             r["path"]
