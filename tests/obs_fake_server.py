@@ -120,6 +120,8 @@ class FakeObsServer:
         self.state = FakeObsState()
         self.clients: list[FakeClient] = []
         self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.delays: dict[str, float] = {}  # request type → seconds before OBS answers it
+        self.silent = False  # accept connections but never say Hello (a hung OBS)
         self.auth_failures = 0
         self.connections = 0
         self.identified = asyncio.Event()
@@ -180,7 +182,8 @@ class FakeObsServer:
         client = FakeClient(ws)
         self.clients.append(client)
         hello, salt, challenge = self._hello()
-        await ws.send_str(json.dumps({"op": 0, "d": hello}))
+        if not self.silent:
+            await ws.send_str(json.dumps({"op": 0, "d": hello}))
         try:
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
@@ -209,7 +212,13 @@ class FakeObsServer:
                     client.subscriptions = int(data.get("eventSubscriptions", ALL_LOW_VOLUME))
                     await ws.send_str(json.dumps({"op": 2, "d": {"negotiatedRpcVersion": 1}}))
                 elif op == 6:
-                    await ws.send_str(json.dumps({"op": 7, "d": await self._request(data)}))
+                    delay = self.delays.get(str(data.get("requestType")), 0.0)
+                    if delay:
+                        # Answered later, while other requests are answered meanwhile (as OBS does
+                        # when one request is slow).
+                        asyncio.get_running_loop().create_task(self._answer_later(ws, data, delay))
+                    else:
+                        await ws.send_str(json.dumps({"op": 7, "d": await self._request(data)}))
                 else:
                     await ws.close(code=4006, message=b"Unknown OpCode.")
                     break
@@ -217,6 +226,11 @@ class FakeObsServer:
             if client in self.clients:
                 self.clients.remove(client)
         return ws
+
+    async def _answer_later(self, ws: web.WebSocketResponse, data: dict[str, Any], delay: float) -> None:
+        await asyncio.sleep(delay)
+        if not ws.closed:
+            await ws.send_str(json.dumps({"op": 7, "d": await self._request(data)}))
 
     async def emit(self, event_type: str, event_data: dict[str, Any]) -> None:
         intent = EVENT_INTENTS[event_type]

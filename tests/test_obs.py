@@ -429,3 +429,43 @@ async def test_split_without_a_known_first_file_is_not_an_error(
     event = await stopped.next()
     assert event.data["output_path"] == second and event.data["reason"] == "stopped"
     assert not stopped.events
+
+
+async def test_a_slow_answer_times_out_without_mixing_up_later_answers(db_hub: Hub, server: FakeObsServer) -> None:
+    hub = await connected_hub(db_hub, server, timeout=1.0)
+    server.delays["GetSceneList"] = 1.5
+    with pytest.raises(ServiceError, match=r"did not answer GetSceneList within 1 s"):
+        await hub.services.async_call("obs", "request", {"request_type": "GetSceneList"}, blocking=True)
+    server.delays = {"GetStats": 0.8}
+    # The late GetSceneList answer arrives while this request waits: it must not be taken for it.
+    answer = await hub.services.async_call(
+        "obs", "request", {"request_type": "GetStats"}, blocking=True, return_response=True
+    )
+    assert answer is not None and "cpuUsage" in answer and "scenes" not in answer
+    assert hub.states.get("binary_sensor.obs_connected").state == "on"
+
+
+async def test_a_hung_obs_that_never_says_hello_is_unreachable_not_stuck(db_hub: Hub, server: FakeObsServer) -> None:
+    server.silent = True
+    await setup_obs(db_hub, obs_config(server.port, timeout=0.5))
+    state = await wait_state(db_hub, "binary_sensor.obs_connected", lambda s: bool(s.attributes.get("error")))
+    assert "did not complete the obs-websocket handshake" in state.attributes["error"]
+    server.silent = False
+    await wait_state(db_hub, "binary_sensor.obs_connected", "on", timeout=5)
+
+
+async def test_server_delivers_events_only_to_subscribers(server: FakeObsServer) -> None:
+    """The test server honours eventSubscriptions/eventIntent like obs-websocket does."""
+    from integrations.obs.protocol import SUB_OUTPUTS, ObsWebSocket
+
+    seen: list[str] = []
+    ws = await ObsWebSocket.connect(
+        "127.0.0.1", server.port, "secret", lambda t, d: seen.append(t), subscriptions=SUB_OUTPUTS
+    )
+    try:
+        await server.set_scene("Gameplay")  # Scenes intent: not subscribed
+        await ws.request("StartRecord")  # RecordStateChanged: Outputs intent
+        await ws.request("GetVersion")  # answered after the events were sent: they have arrived
+        assert seen == ["RecordStateChanged", "RecordStateChanged"]
+    finally:
+        await ws.close()
