@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from helpers_automation import register_fake_services, setup_automations
+
 from streamops.automation.triggers import glob_to_regex, next_pattern_time, pattern_sets
 from streamops.core import Hub
 

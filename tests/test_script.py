@@ -6,8 +6,8 @@ import asyncio
 from typing import Any
 
 import pytest
-
 from helpers_automation import register_fake_services, setup_automations
+
 from streamops.automation.manager import AutomationManager
 from streamops.core import Hub, ServiceNotFound
 
