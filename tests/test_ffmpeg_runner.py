@@ -1,5 +1,7 @@
 """The supervised ffmpeg runner: progress, errors, stall watchdog, missing binary, cancellation."""
 
+# ruff: noqa: ASYNC110 - polling for a process to appear, bounded by a timeout
+
 from __future__ import annotations
 
 import asyncio
