@@ -1,6 +1,6 @@
 """kill -9 of the hub in the middle of a remux, then a restart: one verified output, source intact."""
 
-# ruff: noqa: ASYNC220, ASYNC221, ASYNC230, ASYNC240, ASYNC251
+# ruff: noqa: ASYNC220, ASYNC251
 
 from __future__ import annotations
 
