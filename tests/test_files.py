@@ -1,6 +1,6 @@
 """files.* services on real filesystems (disk + tmpfs mounts for cross-drive and full-drive cases)."""
 
-# ruff: noqa: ASYNC220, ASYNC221, ASYNC230, ASYNC240, ASYNC251 - kill -9 tests drive a child process synchronously
+# ruff: noqa: ASYNC220, ASYNC221, ASYNC240, ASYNC251 - kill -9 tests drive a child process synchronously
 
 from __future__ import annotations
 
