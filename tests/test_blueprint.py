@@ -93,8 +93,8 @@ def test_missing_unknown_and_wrong_inputs_name_file_and_line(tmp_path: Path) -> 
     )
     errors = check(tmp_path)
     assert (
-        "automations.yaml:5: input 'scene_entity' of blueprint blueprints/scene.yaml: light.kitchen is not in domain sensor"
-        in errors
+        "automations.yaml:5: input 'scene_entity' of blueprint blueprints/scene.yaml: "
+        "light.kitchen is not in domain sensor" in errors
     ), errors
     assert any(
         e.startswith(
@@ -118,7 +118,7 @@ def test_missing_unknown_and_wrong_inputs_name_file_and_line(tmp_path: Path) -> 
 def test_error_inside_a_blueprint_points_into_the_blueprint_file(tmp_path: Path) -> None:
     write_config(
         tmp_path,
-        "- id: a\n  use_blueprint:\n    path: scene.yaml\n    input: {scene_entity: sensor.s, target: 'not valid entity?'}\n",
+        "- id: a\n  use_blueprint:\n    path: scene.yaml\n    input: {scene_entity: sensor.s, target: x}\n",
     )
     (tmp_path / "blueprints" / "scene.yaml").write_text(BLUEPRINT.replace("    to: !input target", "    fro: x"))
     errors = check(tmp_path)
