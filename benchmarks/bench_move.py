@@ -6,6 +6,8 @@ the floor; the ratio is what safety costs.
 Run: .venv/bin/python benchmarks/bench_move.py [--mib 1024] [--rounds 3]
 """
 
+# ruff: noqa: ASYNC221, ASYNC230 - a benchmark times blocking baselines (cp, bare ffmpeg) on purpose
+
 from __future__ import annotations
 
 import argparse

@@ -8,6 +8,8 @@ The recording is generated once (x264 ultrafast, high bitrate) and cached in /tm
 Run: .venv/bin/python benchmarks/bench_remux.py [--seconds 45] [--rounds 3]
 """
 
+# ruff: noqa: ASYNC221 - a benchmark times blocking baselines (cp, bare ffmpeg) on purpose
+
 from __future__ import annotations
 
 import argparse

@@ -7,6 +7,8 @@ worker thread); audio analysis is switched off so both do the same work. Both mu
 Run: .venv/bin/python benchmarks/bench_scenes.py [--seconds 20]
 """
 
+# ruff: noqa: ASYNC221, ASYNC240 - a benchmark times blocking baselines (cp, bare ffmpeg) on purpose
+
 from __future__ import annotations
 
 import argparse
