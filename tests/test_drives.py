@@ -461,7 +461,17 @@ async def test_file_closed_trigger(drives: Any, rec: Path, mkv_bytes: bytes) -> 
 
 async def test_missing_drive_folder_is_unavailable_not_fatal(db_hub: Hub, tmp_path: Path) -> None:
     manager_task = asyncio.create_task(
-        start_drives(db_hub, {"gone": {"path": str(tmp_path / "unplugged"), "poll": "off", "min_quiet_seconds": 0.5}})
+        start_drives(
+            db_hub,
+            {
+                "gone": {
+                    "path": str(tmp_path / "unplugged"),
+                    "poll": "off",
+                    "min_quiet_seconds": 0.5,
+                    "stats_interval": 1,
+                }
+            },
+        )
     )
     async with asyncio.timeout(5):
         while db_hub.states.get("sensor.drive_gone_free") is None:

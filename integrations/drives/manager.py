@@ -99,7 +99,11 @@ class Drive:
             if change == Change.deleted:
                 self.tracker.discard(path)
                 self.tracker.discard_under(path)
-                self.known.discard(path)
+                if path in self.known:
+                    self.known.discard(path)
+                else:  # maybe a folder: forget what was below it
+                    prefix = path + "/"
+                    self.known = {known for known in self.known if not known.startswith(prefix)}
                 continue
             rel = self.relative(path)
             if os.path.isdir(path):

@@ -174,4 +174,12 @@ class StabilityTracker:
             del self.candidates[candidate.path]
             ready.append(StableFile(candidate.path, candidate.size, candidate.mtime_ns, now - candidate.changed_at))
         if ready:
-            await self._on_stable(ready)
+            try:
+                await self._on_stable(ready)
+            except BaseException:
+                # Not reported (database busy, shutting down): watch them again rather than lose them.
+                for item in ready:
+                    self.candidates.setdefault(
+                        item.path, Candidate(item.path, item.size, item.mtime_ns, time.monotonic(), time.time())
+                    )
+                raise

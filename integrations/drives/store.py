@@ -26,16 +26,28 @@ class HandledStore:
         return self.handled.get(path) == (size, mtime_ns)
 
     async def mark(self, drive: str, files: Iterable[tuple[str, int, int]]) -> None:
+        """Record files as reported. Memory first (so a concurrent caller sees them at once), then the
+        database; if the write fails, memory is rolled back so the files are reported later, not lost."""
         rows = [(path, drive, size, mtime_ns, time.time()) for path, size, mtime_ns in files]
+        previous = {path: self.handled.get(path) for path, *_rest in rows}
         for path, _drive, size, mtime_ns, _at in rows:
             self.handled[path] = (size, mtime_ns)
-        if rows:
+        if not rows:
+            return
+        try:
             await self._db.executemany(
                 "INSERT INTO so_drive_files (path, drive, size, mtime_ns, closed_at) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (path) DO UPDATE SET drive = excluded.drive, size = excluded.size,"
                 " mtime_ns = excluded.mtime_ns, closed_at = excluded.closed_at",
                 rows,
             )
+        except BaseException:
+            for path, old in previous.items():
+                if old is None:
+                    self.handled.pop(path, None)
+                else:
+                    self.handled[path] = old
+            raise
 
     async def forget_missing(self, drive: str, root: str, present: set[str]) -> int:
         """After a complete scan of a mounted drive: drop rows of files that no longer exist."""
