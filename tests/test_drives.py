@@ -481,3 +481,37 @@ async def test_missing_drive_folder_is_unavailable_not_fatal(db_hub: Hub, tmp_pa
     manager = await manager_task
     assert manager.drives["gone"].ready.is_set()
     shutil.rmtree(tmp_path / "unplugged")
+
+
+async def test_failed_report_is_retried_not_lost(db_hub: Hub, rec: Path) -> None:
+    from integrations.drives.stability import StabilityTracker, StableFile
+    from integrations.drives.store import HandledStore
+    from streamops.recorder import DATABASE
+
+    store = HandledStore(db_hub.data[DATABASE])
+    await store.load()
+    target = rec / "x.mkv"
+    target.write_bytes(b"data")
+    st = target.stat()
+    await db_hub.data[DATABASE].execute("DROP TABLE so_drive_files")  # the write will fail
+    with pytest.raises(Exception, match="so_drive_files"):
+        await store.mark("rec", [(str(target), st.st_size, st.st_mtime_ns)])
+    assert not store.is_handled(str(target), st.st_size, st.st_mtime_ns), "memory rolled back"
+
+    attempts: list[list[StableFile]] = []
+
+    async def flaky(files: list[StableFile]) -> None:
+        attempts.append(files)
+        if len(attempts) == 1:
+            raise RuntimeError("database is locked")
+
+    tracker = StabilityTracker(0.1, flaky, check_open_files=False)
+    tracker.touch(str(target))
+    async with asyncio.timeout(5):
+        while len(attempts) < 2:
+            try:
+                await tracker.check_once()
+            except RuntimeError:
+                pass
+            await asyncio.sleep(0.05)
+    assert [f.path for f in attempts[1]] == [str(target)]
