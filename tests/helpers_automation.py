@@ -51,7 +51,7 @@ class Calls:
 
 
 def _source(call: ServiceCall) -> str:
-    return str(call.data.get("input") or call.data.get("path") or "")
+    return str(call.data.get("input") or call.data.get("source") or call.data.get("path") or "")
 
 
 def _output_for(call: ServiceCall) -> str | None:
@@ -59,7 +59,7 @@ def _output_for(call: ServiceCall) -> str | None:
     if call.service == "remux":
         return str(Path(path).with_suffix("." + str(call.data.get("format", "mov"))))
     if call.service in ("move", "archive"):
-        dest = str(call.data.get("dest", ""))
+        dest = str(call.data.get("destination", ""))
         return str(Path(dest) / Path(path).name) if dest.endswith("/") else dest
     if call.service == "transcode":
         return str(Path(path).with_name(Path(path).stem + "_transcoded.mp4"))

@@ -217,12 +217,12 @@ async def test_original_rule_simulates_to_the_expected_plan(hub: Hub) -> None:
     assert plan[0]["data"] == {"input": src, "format": "mov", "guardrails": guard}
     assert "+faststart" in plan[0]["result"]["command"]
     moved_from = src[:-4] + ".mov"
-    assert plan[1]["data"]["path"] == moved_from
-    dest = plan[1]["data"]["dest"]
+    assert plan[1]["data"]["source"] == moved_from
+    dest = plan[1]["data"]["destination"]
     assert dest.startswith("/mnt/drive_f/Editing/Unknown/") and "{" not in dest  # placeholders filled
     final = plan[1]["result"]["output"]
     assert final == dest + "2025-01-02 20-00-00.mov"
-    assert plan[2]["data"] == {"path": final, "fields": ["game", "scene", "start_ts", "end_ts", "avg_bitrate"]}
+    assert plan[2]["data"] == {"path": final}
     assert plan[3]["data"] == {"path": final}
     assert plan[4]["data"] == {"input": final, "codec": "dnxhr_lb", "guardrails": guard}
 
@@ -297,8 +297,8 @@ async def test_default_pack_simulates_the_post_recording_plan(hub: Hub) -> None:
     ]
     remux, move = result["plan"][0], result["plan"][1]
     assert remux["data"] == {"input": src, "format": "mov"}
-    assert move["data"]["path"] == "/mnt/drive_a/Recordings/run.mov"
-    assert move["data"]["dest"].startswith("/mnt/drive_f/Editing/Unknown/")
+    assert move["data"]["source"] == "/mnt/drive_a/Recordings/run.mov"
+    assert move["data"]["destination"].startswith("/mnt/drive_f/Editing/Unknown/")
     final = move["result"]["output"]
     assert all(p["data"].get("input", p["data"].get("path")) == final for p in result["plan"][2:])
 

@@ -7,7 +7,8 @@ sources), `triggers`, `entity`, `manager` (reload semantics), `http` (REST API),
 
 Public functions the rest of StreamOps uses:
 - `validate_automations(hub_or_config_dir, raw_config) -> list[ConfigError]` (check-config);
-- `async_attach_triggers(hub, trigger_configs, action, validate=True)` (WebSocket subscribe_trigger);
+- `async_subscribe_trigger(hub, trigger_config, action, variables)` (WebSocket subscribe_trigger;
+  `async_attach_triggers(hub, configs, action, validate=True)` underneath);
 - `async_simulate(hub, automation_id, file=..., trigger=...)` (API and CLI).
 """
 
@@ -192,6 +193,26 @@ def _register_http(hub: Hub, manager: AutomationManager) -> None:
     register_routes(http.app, hub)
 
 
+async def async_subscribe_trigger(
+    hub: Hub, trigger_config: Any, action: Any, variables: Mapping[str, Any] | None = None
+) -> Any:
+    """WebSocket `subscribe_trigger`: validate one trigger (or a list) and attach it.
+
+    `action(trigger_variables, context)` is called per firing, with the `trigger` payload as
+    Home Assistant sends it (`{"trigger": {...}}`). Raises ValueError naming the problems.
+    """
+    configs = trigger_config if isinstance(trigger_config, list) else [trigger_config]
+
+    def on_fire(payload: dict[str, Any], context: Any = None) -> Any:
+        from ..script.trace import jsonable
+
+        return action({"trigger": jsonable(payload)}, context)
+
+    return await async_attach_triggers(
+        hub, configs, on_fire, name="subscribe_trigger", variables=dict(variables or {}), validate=True
+    )
+
+
 async def async_simulate(
     hub: Hub,
     automation_id: str,
@@ -236,5 +257,6 @@ __all__ = [
     "async_attach_triggers",
     "async_setup",
     "async_simulate",
+    "async_subscribe_trigger",
     "validate_automations",
 ]

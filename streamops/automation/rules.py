@@ -16,8 +16,9 @@ Conventions (the same engine runs it, so traces, simulate and modes work as for 
 
 - The run has a variable `file`, the rule's *current file*: first `trigger.path`, then the `output`
   of each step that produces a new main file (ffmpeg_remux, move, transcode_preset, archive). Every
-  file step is called with the current file (`input:` for media.*, `path:` for files.*/assets.*)
-  plus its parameters (`container` → `format` for the remux), so the move moves the remux's
+  file step is called with the current file (`input:` for media.*, `source:` for move, copy and
+  archive, `path:` for the others) plus its parameters renamed to the services' names
+  (`container` → `format`, `dest` → `destination`, `tags` → `add`), so the move moves the remux's
   output. `info` accumulates every step response (a dict), e.g. the duration that index_asset found.
 - `make_proxies_if: {min_duration_sec: N, ...}` becomes `if: duration > N then media.proxy`, where
   the duration is `info.duration_sec` (or `info.duration`) from an earlier step — as in the
@@ -68,11 +69,22 @@ RULE_ACTIONS: dict[str, tuple[str, bool]] = {
 NO_PATH = frozenset({"overlay_update", "report_emit"})
 # Parameter names of the original format → the service's. `faststart` is how media.remux always
 # writes (the original command's `-movflags +faststart`), so it is dropped, not passed.
-PARAM_RENAMES: dict[str, dict[str, str]] = {"ffmpeg_remux": {"container": "format"}}
+# `fields` of write_sidecar is dropped too: files.write_sidecar always writes the session fields
+# (game, scene, start/end, bitrate) the original listed; extra ones go under `extra:`.
+PARAM_RENAMES: dict[str, dict[str, str]] = {
+    "ffmpeg_remux": {"container": "format"},
+    "move": {"dest": "destination"},
+    "copy": {"dest": "destination"},
+    "archive": {"dest": "destination"},
+    "tag": {"tags": "add"},
+}
 PARAM_DROPS: dict[str, frozenset[str]] = {
     "ffmpeg_remux": frozenset({"faststart"}),
     "make_proxies_if": frozenset({"min_duration_sec"}),
+    "write_sidecar": frozenset({"fields"}),
 }
+# The key each service takes the current file under.
+SOURCE_KEYS = {"files.move": "source", "files.copy": "source", "files.archive": "source"}
 FILE_EVENTS = ("file_closed", "file.closed")
 WHEN_FILE_KEYS = ("path_glob", "min_quiet_seconds", "extensions", "ext", "drive")
 
@@ -238,8 +250,8 @@ def _step(item: Any, path: Path, issues: Issues, guardrails: dict[str, Any]) -> 
         issues.add((*path, name), f"parameters of '{name}' must be a mapping")
         return []
     service, new_file = RULE_ACTIONS[name]
-    # media.* services name their source `input`; files.* and assets.* name it `path`.
-    source_key = "input" if service.startswith("media.") else "path"
+    # media.* services name their source `input`; move/copy/archive `source`; the rest `path`.
+    source_key = "input" if service.startswith("media.") else SOURCE_KEYS.get(service, "path")
     data: dict[str, Any] = {} if name in NO_PATH else {source_key: "{{ file }}"}
     renames = PARAM_RENAMES.get(name, {})
     drops = PARAM_DROPS.get(name, frozenset())

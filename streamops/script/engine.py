@@ -205,6 +205,7 @@ class _Run:
         self.dry_run = dry_run
         self.task: asyncio.Task[Any] | None = None
         self._cancelled = False
+        self.dry_run_errors: list[str] = []
         trace.dry_run = dry_run
         trace.context_id = context.id
 
@@ -241,6 +242,9 @@ class _Run:
             self.script.logger.exception("%s: unexpected error", self.script.name)
             self.trace.finish(RUN_FAILED, f"unexpected error: {err!r}")
             return None
+        if self.dry_run_errors:
+            self.trace.finish(RUN_FAILED, "; ".join(self.dry_run_errors))
+            return None
         self.trace.finish(RUN_FINISHED)
         return None
 
@@ -266,10 +270,16 @@ class _Run:
             raise
         except (ServiceError, TemplateError, ValueError, TypeError, KeyError, OSError) as err:
             entry.error = str(err) or repr(err)
+            label = step.get("alias") or step.get("action") or step["type"]
             if step.get("continue_on_error"):
                 entry.result = {"continued_on_error": True}
                 return
-            label = step.get("alias") or step.get("action") or step["type"]
+            if self.dry_run:
+                # A simulation shows the whole plan: the error is recorded, the run goes on, and the
+                # run ends as failed with every error listed.
+                self.dry_run_errors.append(f"{path} ({label}): {entry.error}")
+                variables["previous"] = None
+                return
             raise ScriptError(f"{path} ({label}): {entry.error}") from err
         finally:
             entry.duration = time.perf_counter() - started
@@ -323,7 +333,7 @@ class _Run:
 
     async def _fill_placeholders(self, payload: dict[str, Any], variables: Mapping[str, Any]) -> dict[str, Any]:
         """`{Game}/{YYYY}/...` in destination-like keys, filled from the file the call works on."""
-        source = payload.get("path") or payload.get("input")
+        source = payload.get("path") or payload.get("input") or payload.get("source")
         if not source:
             trigger = variables.get("trigger")
             source = trigger.get("path") if isinstance(trigger, Mapping) else None
