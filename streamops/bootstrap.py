@@ -65,7 +65,7 @@ def check_config(config_dir: Path, environ: Mapping[str, str] = os.environ) -> C
         try:
             schemas[domain] = integration.config_schema or vol.Schema(object)
         except Exception as err:  # an integration that cannot even be imported
-            loaded.errors.append(ConfigError(None, None, f"integration {domain} failed to load: {err}"))
+            loaded.errors.append(ConfigError(f"integration {domain} failed to load: {err}"))
     sections = validate_sections(loaded, schemas) if not loaded.errors or loaded.config else {}
     return CheckedConfig(sections, loaded.errors, integrations, loaded.overrides)
 

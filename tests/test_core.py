@@ -179,3 +179,11 @@ async def test_allowed_paths(hub: Hub, tmp_path) -> None:
     assert hub.config.is_allowed_path(drive / "Recordings" / "a.mkv")
     assert not hub.config.is_allowed_path(drive / ".." / "outside" / "a.mkv")
     assert not hub.config.is_allowed_path(drive / "escape" / "a.mkv")
+
+
+async def test_stop_from_a_tracked_task_does_not_cancel_itself(hub: Hub) -> None:
+    # What the SIGTERM handler does: the stop runs as one of the hub's own background tasks.
+    hub.async_create_background_task(asyncio.Event().wait(), "forever")
+    stopper = hub.async_create_background_task(hub.async_stop(), "stop")
+    await asyncio.wait_for(hub.stopped.wait(), 5)
+    assert stopper.done() and not stopper.cancelled()

@@ -197,8 +197,11 @@ class Hub:
                     await asyncio.wait_for(result, timeout=15)
             except Exception:
                 _LOGGER.exception("Error while stopping (%r)", callback)
-        for task in list(self._background_tasks) + list(self._tasks):
+        # The stop itself may run as a tracked task (a signal handler): never cancel or await ourselves.
+        current = asyncio.current_task()
+        others = [task for task in (*self._background_tasks, *self._tasks) if task is not current]
+        for task in others:
             task.cancel()
-        await asyncio.gather(*self._background_tasks, *self._tasks, return_exceptions=True)
+        await asyncio.gather(*others, return_exceptions=True)
         self.state = CoreState.STOPPED
         self.stopped.set()
