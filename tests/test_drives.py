@@ -439,6 +439,9 @@ async def test_file_closed_trigger(drives: Any, rec: Path, mkv_bytes: bytes) -> 
     unsub = await platform.attach(hub, config, lambda payload, ctx: fired.append(payload), TriggerInfo("a", "A"))
     slow_config = platform.schema({"platform": "file_closed", "min_quiet_seconds": QUIET + 1})
     unsub_slow = await platform.attach(hub, slow_config, lambda p, c: slow.append(p), TriggerInfo("b", "B"))
+    by_ext: list[dict[str, Any]] = []
+    ext_config = platform.schema({"trigger": "file_closed", "extensions": ["MOV"]})
+    unsub_ext = await platform.attach(hub, ext_config, lambda p, c: by_ext.append(p), TriggerInfo("d", "D"))
     other = platform.schema({"trigger": "file_closed", "drive": "other"})
     other_fired: list[Any] = []
     unsub_other = await platform.attach(hub, other, lambda p, c: other_fired.append(p), TriggerInfo("c", "C"))
@@ -451,6 +454,8 @@ async def test_file_closed_trigger(drives: Any, rec: Path, mkv_bytes: bytes) -> 
     assert [p["path"] for p in fired] == [str(rec / "yes.mkv")]
     assert fired[0]["platform"] == "file_closed" and fired[0]["drive"] == "rec"
     assert other_fired == []
+    assert [p["path"] for p in by_ext] == [str(rec / "no.mov")]
+    unsub_ext()
     async with asyncio.timeout(5):
         while len(slow) < 2:
             await asyncio.sleep(0.05)

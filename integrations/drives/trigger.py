@@ -4,6 +4,7 @@
       - trigger: file_closed
         drive: recordings            # optional, one name or a list
         path_glob: "**/*.mkv"        # optional; relative to the drive root, or absolute
+        extensions: [mkv, mp4]       # optional; case-insensitive
         min_quiet_seconds: 30        # optional; longer than the drive's own window
 
 `min_quiet_seconds` longer than the drive's window waits the difference and re-checks size and mtime;
@@ -45,10 +46,14 @@ FILE_CLOSED_SCHEMA = vol.All(
             vol.Exclusive("platform", "platform"): PLATFORM,
             vol.Optional("id"): vol.Any(str, int),
             vol.Optional("alias"): str,
+            vol.Optional("description"): str,
             vol.Optional("enabled"): vol.Any(bool, str),
             vol.Optional("variables"): dict,
             vol.Optional("drive"): vol.Any(str, [str]),
             vol.Optional("path_glob"): glob_validator,
+            vol.Optional("extensions"): vol.All(
+                lambda v: [v] if isinstance(v, str) else v, [vol.All(str, vol.Length(min=1))]
+            ),
             vol.Optional("min_quiet_seconds"): vol.All(vol.Coerce(float), vol.Range(min=0, max=86400)),
         }
     ),
@@ -59,12 +64,15 @@ async def _attach(hub: Hub, config: dict[str, Any], action: TriggerAction, info:
     drives = config.get("drive")
     drive_names = {drives} if isinstance(drives, str) else set(drives or ())
     globs: list[str] = config.get("path_glob") or []
+    extensions = {("." + e.lower().lstrip(".")) for e in config.get("extensions") or []}
     min_quiet: float = config.get("min_quiet_seconds") or 0.0
     pending: set[asyncio.Task[Any]] = set()
 
     def wanted(event: Event) -> bool:
         data = event.data
         if drive_names and data.get("drive") not in drive_names:
+            return False
+        if extensions and os.path.splitext(str(data.get("path", "")))[1].lower() not in extensions:
             return False
         return not globs or match_any(globs, str(data.get("path", "")), data.get("relative_path"))
 
