@@ -14,11 +14,13 @@ from streamops.core import Hub
 from streamops.recorder import CONFIG_SCHEMA, RECORDER, Recorder, async_open_database
 
 
-async def start_recorder(hub: Hub, *, max_queue: int | None = None, **config: Any) -> Recorder:
+async def start_recorder(
+    hub: Hub, *, max_queue: int | None = None, batch_size: int | None = None, **config: Any
+) -> Recorder:
     """Set up the recorder the way `async_setup` does, with knobs the config schema does not offer."""
     validated = CONFIG_SCHEMA(config)
     db = await async_open_database(hub, validated)
-    recorder = Recorder(hub, db, validated, max_queue=max_queue)
+    recorder = Recorder(hub, db, validated, max_queue=max_queue, batch_size=batch_size)
     hub.data[RECORDER] = recorder
     await recorder.async_start()
     hub.async_on_stop(db.close)

@@ -86,6 +86,28 @@ async def test_history_is_committed_in_one_transaction_per_batch(hub: Hub) -> No
     assert recorder.queued == 0 and recorder.commits == 1
 
 
+async def test_a_burst_is_split_into_batches_each_consistent_on_its_own(hub: Hub) -> None:
+    recorder = await start_recorder(hub, commit_interval=60, batch_size=100)
+    for i in range(350):
+        hub.states.async_set(f"sensor.b{i % 3}", i)
+    for i in range(120):
+        hub.bus.async_fire("obs_marker", {"i": i})
+    await hub.async_block_till_done()
+    statements: list[str] = []
+    await recorder.db.conn.set_trace_callback(statements.append)
+    await recorder.flush()
+    await recorder.db.conn.set_trace_callback(None)
+    # 4 transactions of states (100+100+100+50) and 2 of events (100+20): the shared connection is
+    # free between them, and each moves so_states_current only to rows it wrote itself.
+    assert statements.count("BEGIN IMMEDIATE") == 6 and statements.count("COMMIT") == 6
+    assert count_rows(db_file(hub), "so_states") == 350 and count_rows(db_file(hub), "so_events") == 120
+    new_hub, _ = await restart(hub)
+    try:
+        assert [new_hub.states.get(f"sensor.b{k}").state for k in range(3)] == ["348", "349", "347"]  # type: ignore[union-attr]
+    finally:
+        await new_hub.async_stop()
+
+
 async def test_commit_loop_writes_every_interval_without_flush(hub: Hub) -> None:
     await start_recorder(hub, commit_interval=0.05)
     for i in range(50):

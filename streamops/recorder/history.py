@@ -1,7 +1,8 @@
 """State and event history: turning queued states/events into rows, writing a batch, reading back.
 
-A batch is prepared off the event loop (`prepare_batch` is pure and runs in a worker thread: State
-objects are immutable and events are not changed after firing) and written in one transaction.
+A drained queue is prepared off the event loop (`prepare_batches` is pure and runs in a worker
+thread: State objects are immutable and events are not changed after firing) and written as one
+transaction per batch.
 State row ids are assigned here, not by SQLite, so that `so_states_current` — the latest row of every
 entity, which restore reads and purge never deletes — is updated in the same transaction.
 """
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import aiosqlite
@@ -40,13 +43,16 @@ _STATE_COLUMNS = "entity_id, state, attributes, last_changed, last_updated, cont
 
 @dataclass(slots=True)
 class PreparedBatch:
-    """Rows ready for executemany, in the order they must be applied."""
+    """Rows for one transaction, in the order they are applied.
+
+    `current_rows` only point at rows of this same batch, so whichever batches of a queue commit
+    (a crash may stop between two), so_states_current never points at a row that was not written.
+    """
 
     state_rows: list[tuple[Any, ...]] = field(default_factory=list)
     current_rows: list[tuple[str, int]] = field(default_factory=list)
     removed: list[tuple[str]] = field(default_factory=list)
     event_rows: list[tuple[Any, ...]] = field(default_factory=list)
-    next_state_id: int = 1
     failures: int = 0
 
     @property
@@ -54,13 +60,34 @@ class PreparedBatch:
         return len(self.state_rows) + len(self.event_rows)
 
 
-def _state_row(state_id: int, state: State) -> tuple[Any, ...]:
+class _AttributesJson:
+    """JSON of an entity's attributes, reused while they stay equal (most changes are state-only)."""
+
+    __slots__ = ("_last",)
+
+    def __init__(self) -> None:
+        self._last: dict[str, tuple[Mapping[str, Any], str]] = {}
+
+    def __call__(self, state: State) -> str:
+        attributes = state.attributes
+        if not attributes:
+            return "{}"
+        cached = self._last.get(state.entity_id)
+        if cached is not None and (cached[0] is attributes or cached[0] == attributes):
+            return cached[1]
+        # A plain dict encodes in C without the default() round trip a MappingProxyType takes.
+        encoded = dumps(attributes.copy() if isinstance(attributes, MappingProxyType) else attributes)
+        self._last[state.entity_id] = (attributes, encoded)
+        return encoded
+
+
+def _state_row(state_id: int, state: State, attributes_json: str) -> tuple[Any, ...]:
     context = state.context
     return (
         state_id,
         state.entity_id,
         state.state,
-        dumps(state.attributes),
+        attributes_json,
         state.last_changed,
         state.last_updated,
         context.id if context is not None else None,
@@ -79,36 +106,47 @@ def _event_row(event: Event) -> tuple[Any, ...]:
     )
 
 
-def prepare_batch(
-    states: list[State], events: list[Event], latest: dict[str, State | None], next_state_id: int
-) -> PreparedBatch:
-    """Build the rows of one batch.
+def prepare_batches(
+    states: list[State],
+    events: list[Event],
+    latest: dict[str, State | None],
+    next_state_id: int,
+    batch_size: int,
+) -> tuple[list[PreparedBatch], int]:
+    """Build the transactions for one drained queue; returns them and the next free state id.
 
-    `latest` holds the newest state of every entity changed since the last batch (None = removed),
-    including changes whose history was dropped on queue overflow: such a latest state is written as
-    an extra history row, so the current state is never lost even when history is.
+    Runs in a worker thread. Each transaction holds at most about `batch_size` rows, so a burst
+    never holds the shared connection for long. `latest` holds the newest state of every entity
+    changed since the last drain (None = removed), including changes whose history was dropped on
+    queue overflow: such a state is written as an extra history row, so the current state is never
+    lost even when history is.
     """
-    batch = PreparedBatch()
-    last_row: dict[str, tuple[State, int]] = {}
-    state_rows = batch.state_rows
-    for state in states:
-        state_rows.append(_state_row(next_state_id, state))
-        last_row[state.entity_id] = (state, next_state_id)
-        next_state_id += 1
+    attributes_json = _AttributesJson()
+    batches: list[PreparedBatch] = []
+    last_written: dict[str, State] = {}
+    for offset in range(0, len(states), batch_size):
+        batch = PreparedBatch()
+        current: dict[str, int] = {}
+        for state in states[offset : offset + batch_size]:
+            batch.state_rows.append(_state_row(next_state_id, state, attributes_json(state)))
+            current[state.entity_id] = next_state_id
+            last_written[state.entity_id] = state
+            next_state_id += 1
+        batch.current_rows = list(current.items())
+        batches.append(batch)
+    for offset in range(0, len(events), batch_size):
+        batches.append(PreparedBatch(event_rows=[_event_row(event) for event in events[offset : offset + batch_size]]))
+    tail = PreparedBatch()
     for entity_id, state in latest.items():
         if state is None:
-            batch.removed.append((entity_id,))
-            continue
-        written = last_row.get(entity_id)
-        if written is not None and written[0] is state:
-            batch.current_rows.append((entity_id, written[1]))
-        else:
-            state_rows.append(_state_row(next_state_id, state))
-            batch.current_rows.append((entity_id, next_state_id))
+            tail.removed.append((entity_id,))
+        elif last_written.get(entity_id) is not state:
+            tail.state_rows.append(_state_row(next_state_id, state, attributes_json(state)))
+            tail.current_rows.append((entity_id, next_state_id))
             next_state_id += 1
-    batch.event_rows = [_event_row(event) for event in events]
-    batch.next_state_id = next_state_id
-    return batch
+    if tail.state_rows or tail.removed:
+        batches.append(tail)
+    return batches, next_state_id
 
 
 async def write_batch(conn: aiosqlite.Connection, batch: PreparedBatch) -> None:

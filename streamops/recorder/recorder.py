@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from typing import Any
 
 import voluptuous as vol
@@ -68,7 +69,7 @@ class Recorder:
         self._events: list[Event] = []
         self._latest: dict[str, State | None] = {}
         self._queued = 0
-        self._failed: PreparedBatch | None = None
+        self._pending: deque[PreparedBatch] = deque()  # prepared, not yet committed
         self._next_state_id = 1
         self._commit_lock = asyncio.Lock()
         self._wake = asyncio.Event()
@@ -179,45 +180,48 @@ class Recorder:
 
     async def _commit(self) -> None:
         async with self._commit_lock:
-            if self._failed is not None and not await self._write(self._failed):
-                return
+            if not await self._write_pending():
+                return  # the database refuses writes: keep what is prepared, let the queue cap hold
             if not self._queued and not self._latest:
                 return
             states, events, latest = self._states, self._events, self._latest
             self._states, self._events, self._latest = [], [], {}
             self._queued = 0
             dropped_before = self.dropped
-            batch = await asyncio.to_thread(history.prepare_batch, states, events, latest, self._next_state_id)
-            self._next_state_id = batch.next_state_id
-            if await self._write(batch) and self._overflowing:
+            batches, self._next_state_id = await asyncio.to_thread(
+                history.prepare_batches, states, events, latest, self._next_state_id, self.batch_size
+            )
+            self._pending.extend(batches)
+            if await self._write_pending() and self._overflowing:
                 self._overflowing = False
                 _LOGGER.warning("Recorder caught up; %d history rows were dropped in total", dropped_before)
 
-    async def _write(self, batch: PreparedBatch) -> bool:
-        """Write one batch in one transaction; on failure keep it for the next tick (a few times)."""
-        started = time.monotonic()
-        try:
-            async with self.db.transaction() as conn:
-                await history.write_batch(conn, batch)
-        except Exception as err:
-            batch.failures += 1
-            if batch.failures >= MAX_BATCH_ATTEMPTS:
+    async def _write_pending(self) -> bool:
+        """Write prepared batches in order, one transaction each; False if one failed (kept for retry).
+
+        Memory stays bounded: new rows are only prepared once everything prepared before is written.
+        """
+        while self._pending:
+            batch = self._pending[0]
+            started = time.monotonic()
+            try:
+                async with self.db.transaction() as conn:
+                    await history.write_batch(conn, batch)
+            except Exception as err:
+                batch.failures += 1
+                if batch.failures < MAX_BATCH_ATTEMPTS:
+                    _LOGGER.warning("Recorder commit failed (will retry): %s", err)
+                    return False
                 _LOGGER.error(
                     "Recorder dropped a batch of %d rows after %d failed commits: %s", batch.size, batch.failures, err
                 )
                 self.dropped += batch.size
-                self._failed = None
-                # The ids of the dropped batch may be taken by nobody; re-read to stay in step.
-                self._next_state_id = max(self._next_state_id, await history.next_state_id(self.db))
-                return True
-            _LOGGER.warning("Recorder commit failed (will retry): %s", err)
-            self._failed = batch
-            return False
-        self._failed = None
-        self.commits += 1
-        self.committed_states += len(batch.state_rows)
-        self.committed_events += len(batch.event_rows)
-        self.last_commit_seconds = time.monotonic() - started
+            else:
+                self.commits += 1
+                self.committed_states += len(batch.state_rows)
+                self.committed_events += len(batch.event_rows)
+                self.last_commit_seconds = time.monotonic() - started
+            self._pending.popleft()
         return True
 
     # -- purge -----------------------------------------------------------------------------------
