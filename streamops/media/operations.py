@@ -404,7 +404,7 @@ class MediaJobs:
             )
             if op.name == "media.sprite":
                 self._write_sprite_index(plan, output, verified)
-            commit(plan.temp, output, overwrite=bool(params.get("overwrite")))
+            commit(plan.temp, output, overwrite=bool(params.get("overwrite")), durable=False)
         except BaseException:
             remove_quietly(plan.temp)
             raise
@@ -460,7 +460,10 @@ class MediaJobs:
             result["index"] = str(output.with_suffix(".json"))
             result["vtt"] = str(output.with_suffix(".vtt"))
         if params.get("delete_source") and source.exists():
-            # Only here: the output was verified against this very source a moment ago.
+            # Only here: the output was verified against this very source a moment ago; make it
+            # durable before the only other copy goes.
+            fsync_path(output)
+            fsync_path(output.parent, directory=True)
             os.unlink(source)
             fsync_path(source.parent, directory=True)
             result["source_deleted"] = True

@@ -82,7 +82,9 @@ async def verify_media(
     return info
 
 
-def commit(temp: str | os.PathLike[str], final: str | os.PathLike[str], *, overwrite: bool = False) -> None:
+def commit(
+    temp: str | os.PathLike[str], final: str | os.PathLike[str], *, overwrite: bool = False, durable: bool = True
+) -> None:
     """Atomically give a finished temporary its final name.
 
     Without `overwrite` an existing final file is never replaced: a hard link (which fails when the
@@ -90,7 +92,11 @@ def commit(temp: str | os.PathLike[str], final: str | os.PathLike[str], *, overw
     checked rename.
     """
     temp, final = Path(temp), Path(final)
-    fsync_path(temp)
+    if durable:
+        # Derived outputs whose source stays need no fsync: after a power cut, `already_done`
+        # re-verifies them with ffprobe and a damaged one is simply made again. It costs about as
+        # much as the remux itself (benchmarks/bench_remux.py), so callers that keep the source skip it.
+        fsync_path(temp)
     if overwrite:
         os.replace(temp, final)
     else:
@@ -106,7 +112,8 @@ def commit(temp: str | os.PathLike[str], final: str | os.PathLike[str], *, overw
             os.rename(temp, final)
         else:
             os.unlink(temp)
-    fsync_path(final.parent, directory=True)
+    if durable:
+        fsync_path(final.parent, directory=True)
 
 
 def cleanup_temporaries(*finals: str | os.PathLike[str] | None) -> list[str]:
