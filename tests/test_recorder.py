@@ -228,6 +228,22 @@ async def test_purge_deletes_old_history_but_never_an_entitys_latest_state(hub: 
         await new_hub.async_stop()
 
 
+async def test_scheduled_purge_uses_purge_keep_days(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamops.recorder import recorder as recorder_module
+
+    monkeypatch.setattr(recorder_module, "PURGE_FIRST_DELAY", 0.05)
+    await start_recorder(hub, purge_keep_days=3)
+    old = time.time() - 5 * 86400
+    record_state(hub, "sensor.p", "old", old)
+    record_state(hub, "sensor.p", "older-but-latest", old + 1)
+    record_state(hub, "sensor.q", "recent", time.time() - 2 * 86400)
+
+    async def purged() -> bool:
+        return count_rows(db_file(hub), "so_states") == 2
+
+    await wait_until(purged, what="the scheduled purge")
+
+
 async def test_queue_overflow_drops_history_warns_once_and_keeps_latest(
     hub: Hub, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -327,13 +343,39 @@ async def test_settings_round_trip_and_refuse_non_json(db_hub: Hub) -> None:
     assert await recorder.delete_setting("ui.theme") is False
 
 
+class _Hostile:
+    def __str__(self) -> str:
+        raise RuntimeError("no")
+
+
 def test_history_json_never_fails() -> None:
     cycle: list[object] = []
     cycle.append(cycle)
     state = State("sensor.x", "1", last_updated=5.0)
-    encoded = dumps({"state": state, ("tuple", "key"): 1, "set": {3}, "cycle": cycle, "bytes": b"ab"})
+    encoded = dumps(
+        {"state": state, ("tuple", "key"): 1, "set": {3}, "cycle": cycle, "bytes": b"ab", "bad": _Hostile()}
+    )
     decoded = loads(encoded)
     assert decoded["state"]["state"] == "1"
     assert decoded["('tuple', 'key')"] == 1
     assert decoded["set"] == [3] and decoded["bytes"] == "ab"
     assert decoded["cycle"] == ["<cycle>"]
+    assert decoded["bad"] == "<unserialisable _Hostile: RuntimeError>"
+
+
+async def test_hand_fired_state_changed_is_kept_as_a_plain_event(hub: Hub) -> None:
+    recorder = await start_recorder(hub)
+    hub.states.async_set("sensor.kept", "1")
+    # What a client could POST to /api/events/state_changed: not the state machine's shape.
+    hub.bus.async_fire(EVENT_STATE_CHANGED, {"entity_id": "sensor.kept", "new_state": None})
+    hub.bus.async_fire(EVENT_STATE_CHANGED, {"new_state": {"state": "x"}})
+    events = await recorder.get_events(0, event_types=[EVENT_STATE_CHANGED])
+    assert [event["data"] for event in events] == [
+        {"entity_id": "sensor.kept", "new_state": None},
+        {"new_state": {"state": "x"}},
+    ]
+    new_hub, _ = await restart(hub)
+    try:
+        assert new_hub.states.get("sensor.kept") is not None  # the fake removal removed nothing
+    finally:
+        await new_hub.async_stop()

@@ -128,10 +128,9 @@ class Recorder:
     # -- the listener: must stay cheap, it sees every event --------------------------------------
     def _on_event(self, event: Event) -> None:
         event_type = event.event_type
-        if event_type == EVENT_STATE_CHANGED:
-            data = event.data
-            new_state = data.get("new_state")
-            self._latest[data["entity_id"]] = new_state
+        if event_type == EVENT_STATE_CHANGED and self._is_state_change(event.data):
+            new_state = event.data["new_state"]
+            self._latest[event.data["entity_id"]] = new_state
             if new_state is None:
                 return
             if self._queued >= self.max_queue:
@@ -148,6 +147,14 @@ class Recorder:
         self._queued += 1
         if self._queued == self.batch_size:
             self._wake.set()
+
+    @staticmethod
+    def _is_state_change(data: Any) -> bool:
+        """True for the state machine's own shape; a hand-fired `state_changed` is kept as a plain event."""
+        new_state = data.get("new_state")
+        if isinstance(new_state, State):
+            return new_state.entity_id == data.get("entity_id")
+        return new_state is None and isinstance(data.get("old_state"), State)
 
     def _drop(self) -> None:
         self.dropped += 1
@@ -171,7 +178,11 @@ class Recorder:
             self._wake.clear()
             if self._stopping:
                 break
-            await self._commit()
+            try:
+                await self._commit()
+            except Exception:
+                # Never let one bad batch stop history for good; the next tick starts afresh.
+                _LOGGER.exception("Recorder commit failed")
 
     async def flush(self) -> None:
         """Commit everything fired before this call (waits for a commit already running)."""

@@ -38,9 +38,14 @@ def dumps(value: Any) -> str:
     """Encode for a history row; never raises (non-string keys and cycles are made safe)."""
     try:
         return _ENCODER.encode(value)
-    except (TypeError, ValueError, RecursionError):
-        # Keys json refuses (tuples, objects) or a reference cycle: rebuild a plain, acyclic copy.
+    except Exception:
+        # Keys json refuses (tuples, objects), a reference cycle, or an object whose as_dict()/str()
+        # raises: rebuild a plain, acyclic copy, value by value.
+        pass
+    try:
         return _ENCODER.encode(_plain(value, 0, set()))
+    except Exception as err:
+        return _ENCODER.encode({"unserialisable": f"{type(value).__name__}: {type(err).__name__}"})
 
 
 def _plain(value: Any, depth: int, seen: set[int]) -> Any:
@@ -53,7 +58,10 @@ def _plain(value: Any, depth: int, seen: set[int]) -> Any:
         return {_key(k): _plain(v, depth + 1, seen) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_plain(v, depth + 1, seen) for v in value]
-    converted = json_default(value)
+    try:
+        converted = json_default(value)
+    except Exception as err:
+        return f"<unserialisable {type(value).__name__}: {type(err).__name__}>"
     if isinstance(converted, str):
         return converted
     return _plain(converted, depth + 1, seen)
