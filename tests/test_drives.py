@@ -520,3 +520,18 @@ async def test_failed_report_is_retried_not_lost(db_hub: Hub, rec: Path) -> None
                 pass
             await asyncio.sleep(0.05)
     assert [f.path for f in attempts[1]] == [str(target)]
+
+
+async def test_drive_folder_removed_and_restored(drives: Any, rec: Path, mkv_bytes: bytes) -> None:
+    _hub, manager, closed = drives
+    first_watcher = manager.drives["rec"].watcher
+    shutil.rmtree(rec)
+    async with asyncio.timeout(5):
+        while manager.drives["rec"].watcher is first_watcher:
+            if not rec.exists():
+                await asyncio.sleep(0.3)
+                rec.mkdir()
+            await asyncio.sleep(0.05)
+    (rec / "after remount.mkv").write_bytes(mkv_bytes)
+    await closed.wait_for(1, timeout=QUIET + 8)
+    assert closed.paths == [str(rec / "after remount.mkv")]

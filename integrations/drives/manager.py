@@ -49,6 +49,7 @@ class Drive:
         self.ready = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self._publish_handle: asyncio.TimerHandle | None = None
+        self._stopping = False
 
     # -- paths -----------------------------------------------------------------------------------
     def contains(self, path: str) -> bool:
@@ -62,28 +63,56 @@ class Drive:
 
     # -- life cycle ------------------------------------------------------------------------------
     async def run(self) -> None:
-        """Wait for the folder (an unplugged drive comes back), pick events or polling, then watch."""
+        """Wait for the folder (an unplugged drive comes back), pick events or polling, then watch.
+
+        When the folder disappears while watched (unmounted, deleted), native watchers go silent for
+        good even after it is back; the watcher is then stopped, and a new one starts (followed by a
+        rescan) as soon as the folder exists again.
+        """
+        self._tasks = [
+            self.hub.async_create_background_task(self.tracker.run(), f"drives.{self.name}.stability"),
+            self.hub.async_create_background_task(self._stats_loop(), f"drives.{self.name}.stats"),
+        ]
+        first = True
+        while not self._stopping:
+            await self._wait_for_root()
+            if first:
+                await self.watcher.choose_mode()
+            else:
+                previous = self.watcher
+                self.watcher = DriveWatcher(
+                    self.config.root, self.config.poll, self.config.poll_interval, self._on_changes
+                )
+                self.watcher.polling, self.watcher.mode_reason = previous.polling, previous.mode_reason
+            watcher_task = self.hub.async_create_background_task(self.watcher.run(), f"drives.{self.name}.watcher")
+            await self.watcher.started.wait()
+            await asyncio.sleep(0.1)  # let the native watcher arm before the scan, so nothing falls between
+            if self.config.scan_on_start or not first:
+                await self.rescan()
+            first = False
+            self.ready.set()
+            self.schedule_publish()
+            try:
+                await watcher_task
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _LOGGER.exception("Drive %s: watcher failed; restarting it", self.name)
+                await asyncio.sleep(1.0)
+            if not self._stopping:
+                _LOGGER.warning("Drive %s: folder %s went away; waiting for it to come back", self.name, self.root)
+
+    async def _wait_for_root(self) -> None:
         warned = False
         while not await asyncio.to_thread(os.path.isdir, self.root):
             if not warned:
                 _LOGGER.warning("Drive %s: folder %s is not available; waiting for it", self.name, self.root)
                 warned = True
             await self.async_update_stats()
-            await asyncio.sleep(min(self.config.stats_interval, 5.0))
-        await self.watcher.choose_mode()
-        self._tasks = [
-            self.hub.async_create_background_task(self.watcher.run(), f"drives.{self.name}.watcher"),
-            self.hub.async_create_background_task(self.tracker.run(), f"drives.{self.name}.stability"),
-            self.hub.async_create_background_task(self._stats_loop(), f"drives.{self.name}.stats"),
-        ]
-        await self.watcher.started.wait()
-        await asyncio.sleep(0.1)  # let the native watcher arm before the scan, so nothing falls between
-        if self.config.scan_on_start:
-            await self.rescan()
-        self.ready.set()
-        self.schedule_publish()
+            await asyncio.sleep(min(self.config.stats_interval, 2.0))
 
     async def async_stop(self) -> None:
+        self._stopping = True
         self.watcher.stop()
         for task in self._tasks:
             task.cancel()
@@ -94,6 +123,9 @@ class Drive:
     # -- events from the watcher -----------------------------------------------------------------
     def _on_changes(self, changes: set[tuple[Change, str]]) -> None:
         for change, path in changes:
+            if path == self.root and change == Change.deleted:
+                self.watcher.stop()  # the run loop waits for the folder and starts a fresh watcher
+                continue
             if is_probe(path) or not self.contains(path) or path == self.root:
                 continue
             if change == Change.deleted:
@@ -216,6 +248,8 @@ class Drive:
 
     async def _stats_loop(self) -> None:
         while True:
+            if self.ready.is_set() and not await asyncio.to_thread(os.path.isdir, self.root):
+                self.watcher.stop()  # unmounted without an event (network share, USB drive)
             await self.async_update_stats()
             self._publish_counts()
             await asyncio.sleep(self.config.stats_interval)
