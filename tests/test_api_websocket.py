@@ -305,3 +305,16 @@ async def command_after_events(ws: aiohttp.ClientWebSocketResponse, reader: asyn
         msg = await ws.receive_json(timeout=10)
         if msg.get("id") == 99:
             return msg
+
+
+async def test_hub_stop_closes_clients_with_going_away(tmp_path: Path) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with api_hub(tmp_path) as api:
+            ws = await connect(api, session)
+            await command(ws, {"id": 1, "type": "subscribe_events"})
+            stopping = asyncio.create_task(api.hub.async_stop())
+            closing = await ws.receive(timeout=5)
+            while closing.type == aiohttp.WSMsgType.TEXT:  # the streamops_stop event comes first
+                closing = await ws.receive(timeout=5)
+            assert closing.type == aiohttp.WSMsgType.CLOSE and closing.data == aiohttp.WSCloseCode.GOING_AWAY
+            await asyncio.wait_for(stopping, 10)

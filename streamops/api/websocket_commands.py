@@ -12,6 +12,7 @@ from ..core import (
     EVENT_STATE_CHANGED,
     MATCH_ALL,
     Context,
+    CoreState,
     Event,
     Hub,
     ServiceValidationError,
@@ -29,8 +30,18 @@ from .websocket_api import (
 
 
 def hub_config_dict(hub: Hub) -> dict[str, Any]:
-    """`hub.config.as_dict()` with Home Assistant's run state (clients wait for "RUNNING")."""
-    return {**hub.config.as_dict(), "state": hub.state.value.upper(), "streamops_version": hub.config.version}
+    """`hub.config.as_dict()` with Home Assistant's run state (clients wait for "RUNNING").
+
+    Safe mode is Home Assistant's recovery mode: state RUNNING with `recovery_mode: true`, so a
+    client waiting for RUNNING still connects and can show the errors.
+    """
+    state = CoreState.RUNNING if hub.state == CoreState.SAFE_MODE else hub.state
+    return {
+        **hub.config.as_dict(),
+        "state": state.value.upper(),
+        "recovery_mode": hub.config.safe_mode,
+        "streamops_version": hub.config.version,
+    }
 
 
 def services_dict(hub: Hub) -> dict[str, dict[str, Any]]:
