@@ -27,7 +27,7 @@ from typing import Any
 
 import psutil
 
-from .model import FINAL_STATUSES, STATUSES, row_to_dict
+from .model import FINAL_STATUSES, STATUSES, row_to_dict, split_worker
 
 ACTIONS = ("cancel", "pause", "resume", "retry")
 
@@ -101,7 +101,7 @@ def _live_owner(job: dict[str, Any]) -> bool:
     worker = job.get("worker")
     if not worker or job["status"] in FINAL_STATUSES:
         return False
-    host, _, pid = str(worker).rpartition(":")
+    _label, host, pid = split_worker(str(worker))
     if host != socket.gethostname():
         return True  # another machine's worker: only it can stop its processes
     return pid.isdigit() and psutil.pid_exists(int(pid))

@@ -50,6 +50,8 @@ class JobContext:
         self.speed: float | None = None
         self.eta: float | None = None
         self.message: str | None = None
+        # Who executes this attempt when it is not this process (see set_worker).
+        self.worker: str | None = None
 
     # -- progress --------------------------------------------------------------------------------
     def progress(
@@ -69,6 +71,20 @@ class JobContext:
         if message is not None:
             self.message = message
         self._queue._on_progress(self)
+
+    # -- executor --------------------------------------------------------------------------------
+    def set_worker(self, label: str | None) -> None:
+        """Say that this attempt is executed elsewhere, by `label` (e.g. a remote worker's name).
+
+        A runner that hands its job to another process or machine (remote workers over NATS) calls
+        this once it knows who took it: the journal's `worker` column becomes `label@host:pid` (the
+        hub process still owns the attempt: its recovery, cancel and the CLI work as for local
+        jobs) and the running-jobs sensor shows the label. `None` goes back to "run here".
+        """
+        if label == self.worker:
+            return
+        self.worker = label
+        self._queue._on_worker_changed(self)
 
     # -- processes -------------------------------------------------------------------------------
     def attach_process(self, proc: asyncio.subprocess.Process) -> None:

@@ -70,6 +70,19 @@ class JobError(ServiceError):
         self.retry = retry
 
 
+def split_worker(worker: str) -> tuple[str | None, str, str]:
+    """`so_jobs.worker` → (label, host, pid).
+
+    A local job's worker is the hub's `host:pid`. A runner that hands the work to someone else (a
+    remote worker over NATS) labels it with `JobContext.set_worker`, stored as `label@host:pid`:
+    the hub process `host:pid` still owns the attempt (its recovery and the CLI treat it as theirs),
+    and the label says who actually executes it.
+    """
+    label, sep, owner = worker.rpartition("@")
+    host, _, pid = owner.rpartition(":")
+    return (label if sep else None), host, pid
+
+
 _JSON_COLUMNS = ("params", "result", "guardrails", "pids")
 
 

@@ -56,6 +56,7 @@ from .model import (
     JobError,
     JobType,
     row_to_dict,
+    split_worker,
 )
 from .schedule import ActiveHours, backoff_delay
 
@@ -410,6 +411,7 @@ class JobQueue:
                     "paused": ctx.paused,
                     "blocked_reason": rj.blocked_reason,
                     "elapsed": round(time.monotonic() - rj.started_monotonic, 1),
+                    "worker": ctx.worker,
                 }
             )
         return out
@@ -466,7 +468,7 @@ class JobQueue:
         for row in rows:
             worker = row["worker"]
             if worker is not None:
-                owner_host, _, owner_pid = worker.rpartition(":")
+                _label, owner_host, owner_pid = split_worker(worker)
                 if owner_host != host:
                     continue  # another machine's worker owns it (remote workers)
                 if owner_pid.isdigit() and int(owner_pid) != os.getpid() and psutil.pid_exists(int(owner_pid)):
@@ -933,6 +935,16 @@ class JobQueue:
             " WHERE id = ? AND status IN ('running', 'paused')",
             (ctx.percent, ctx.speed, ctx.eta, ctx.message, time.time(), rj.job_id),
         )
+
+    def _on_worker_changed(self, ctx: JobContext) -> None:
+        """Journal who executes this attempt (`label@host:pid`; plain `host:pid` when run here)."""
+        worker = self.worker_id if ctx.worker is None else f"{ctx.worker}@{self.worker_id}"
+        self.hub.async_create_task(
+            self.db.execute(
+                "UPDATE so_jobs SET worker = ? WHERE id = ? AND status IN ('running', 'paused')", (worker, ctx.job_id)
+            )
+        )
+        self._sensors_dirty()
 
     def _on_processes_changed(self, ctx: JobContext) -> None:
         """Journal the pids so a restart after kill -9 can kill the orphans."""
