@@ -318,3 +318,26 @@ async def test_hub_stop_closes_clients_with_going_away(tmp_path: Path) -> None:
                 closing = await ws.receive(timeout=5)
             assert closing.type == aiohttp.WSMsgType.CLOSE and closing.data == aiohttp.WSCloseCode.GOING_AWAY
             await asyncio.wait_for(stopping, 10)
+
+
+async def test_subscriptions_share_one_bus_listener_and_release_it(tmp_path: Path) -> None:
+    async with api_hub(tmp_path) as api, aiohttp.ClientSession() as session:
+        bus = api.hub.bus
+        before = bus.async_listeners().get("obs_marker", 0)
+        first, second = await connect(api, session), await connect(api, session)
+        for ws in (first, second):
+            await command(ws, {"id": 1, "type": "subscribe_events", "event_type": "obs_marker"})
+            await command(ws, {"id": 2, "type": "subscribe_events", "event_type": "obs_marker"})
+        assert bus.async_listeners()["obs_marker"] == before + 1
+        await command(first, {"id": 3, "type": "unsubscribe_events", "subscription": 1})
+        bus.async_fire("obs_marker", {"n": 1})
+        got_first = await first.receive_json(timeout=5)
+        assert got_first["id"] == 2
+        got_second = sorted([(await second.receive_json(timeout=5))["id"] for _ in range(2)])
+        assert got_second == [1, 2]
+        await first.close()  # disconnect releases its subscriptions
+        await wait_until(lambda: len(api.hub.data[HTTP].ws_connections) == 1)
+        await command(second, {"id": 3, "type": "unsubscribe_events", "subscription": 1})
+        await command(second, {"id": 4, "type": "unsubscribe_events", "subscription": 2})
+        assert bus.async_listeners().get("obs_marker", 0) == before
+        await second.close()

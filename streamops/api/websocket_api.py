@@ -108,8 +108,8 @@ def error_message(msg_id: int | None, code: str, message: str) -> str:
     return json_dumps({"id": msg_id, "type": "result", "success": False, "error": {"code": code, "message": message}})
 
 
-# Every subscriber of an event gets the same serialised event: keep the last one, so 100 clients
-# watching state_changed cost one json.dumps per event, not 100.
+# Every subscriber of an event gets the same serialised event: keep the last one, so several
+# subscriptions to one event cost one json.dumps, not one each.
 _last_event: Event | None = None
 _last_event_json = ""
 
@@ -124,6 +124,55 @@ def event_json(event: Event) -> str:
 
 def event_message(msg_id: int, event: Event) -> str:
     return f'{{"id":{msg_id},"type":"event","event":{event_json(event)}}}'
+
+
+class EventFanout:
+    """One bus listener per event type for all `subscribe_events` subscriptions of all clients.
+
+    With 100 dashboards watching state_changed, the bus calls one listener, which serialises the
+    event once and appends it to 100 queues — instead of 100 listener dispatches per event.
+    """
+
+    def __init__(self, hub: Hub) -> None:
+        self._hub = hub
+        self._subscribers: dict[str, dict[object, tuple[ActiveConnection, int]]] = {}
+        self._unsubscribe: dict[str, Callable[[], None]] = {}
+
+    def add(self, event_type: str, connection: ActiveConnection, msg_id: int) -> Callable[[], None]:
+        subscribers = self._subscribers.get(event_type)
+        if subscribers is None:
+            subscribers = self._subscribers[event_type] = {}
+            self._unsubscribe[event_type] = self._hub.bus.async_listen(
+                event_type, lambda event: self._dispatch(subscribers, event)
+            )
+        key = object()
+        subscribers[key] = (connection, msg_id)
+
+        def remove() -> None:
+            if subscribers.pop(key, None) is not None and not subscribers:
+                self._subscribers.pop(event_type, None)
+                unsubscribe = self._unsubscribe.pop(event_type, None)
+                if unsubscribe is not None:
+                    unsubscribe()
+
+        return remove
+
+    @staticmethod
+    def _dispatch(subscribers: dict[object, tuple[ActiveConnection, int]], event: Event) -> None:
+        payload = event_json(event)
+        # A snapshot: a client cut off while we fan out unsubscribes from this very dict.
+        for connection, msg_id in tuple(subscribers.values()):
+            connection.send_message(f'{{"id":{msg_id},"type":"event","event":{payload}}}')
+
+
+def event_fanout(hub: Hub) -> EventFanout:
+    fanout = hub.data.get(EVENT_FANOUT)
+    if fanout is None:
+        fanout = hub.data[EVENT_FANOUT] = EventFanout(hub)
+    return fanout
+
+
+EVENT_FANOUT: HubKey[EventFanout] = HubKey("http.websocket_event_fanout")
 
 
 class ActiveConnection:

@@ -26,6 +26,7 @@ from .websocket_api import (
     ERR_NOT_SUPPORTED,
     ActiveConnection,
     async_register_command,
+    event_fanout,
 )
 
 
@@ -99,11 +100,7 @@ def handle_current_user(hub: Hub, connection: ActiveConnection, msg: dict[str, A
 def handle_subscribe_events(hub: Hub, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     msg_id = msg["id"]
     event_type = msg.get("event_type") or MATCH_ALL
-
-    def forward(event: Event) -> None:
-        connection.send_event(msg_id, event)
-
-    connection.subscriptions[msg_id] = hub.bus.async_listen(event_type, forward)
+    connection.subscriptions[msg_id] = event_fanout(hub).add(event_type, connection, msg_id)
     connection.send_result(msg_id)
 
 
