@@ -341,3 +341,29 @@ async def test_subscriptions_share_one_bus_listener_and_release_it(tmp_path: Pat
         await command(second, {"id": 4, "type": "unsubscribe_events", "subscription": 2})
         assert bus.async_listeners().get("obs_marker", 0) == before
         await second.close()
+
+
+async def test_subscribe_trigger_uses_the_automation_engine(tmp_path: Path) -> None:
+    try:
+        from streamops.automation import async_subscribe_trigger  # noqa: F401
+    except ImportError:
+        available = False
+    else:
+        available = True
+    async with api_hub(tmp_path) as api, aiohttp.ClientSession() as session:
+        ws = await connect(api, session)
+        trigger = {"trigger": "event", "event_type": "obs_marker", "event_data": {"label": "clutch"}}
+        reply = await command(ws, {"id": 1, "type": "subscribe_trigger", "trigger": trigger})
+        if not available:
+            assert reply["error"]["code"] == "not_supported" and "automation" in reply["error"]["message"]
+            return
+        assert reply["success"], reply
+        api.hub.bus.async_fire("obs_marker", {"label": "other"})
+        api.hub.bus.async_fire("obs_marker", {"label": "clutch"})
+        event = await ws.receive_json(timeout=5)
+        assert event["id"] == 1 and event["type"] == "event"
+        assert event["event"]["variables"]["trigger"]["event"]["data"] == {"label": "clutch"}
+        bad = await command(ws, {"id": 2, "type": "subscribe_trigger", "trigger": {"trigger": "no_such_platform"}})
+        assert bad["success"] is False and bad["error"]["code"] == "invalid_format", bad
+        assert (await command(ws, {"id": 3, "type": "unsubscribe_events", "subscription": 1}))["success"]
+        await ws.close()

@@ -158,7 +158,11 @@ async def handle_subscribe_trigger(hub: Hub, connection: ActiveConnection, msg: 
     def on_trigger(variables: Mapping[str, Any], context: Context | None = None) -> None:
         connection.send_event(msg_id, {"variables": dict(variables), "context": context.as_dict() if context else None})
 
-    unsub = await subscribe(hub, msg["trigger"], on_trigger, msg.get("variables") or {})
+    try:
+        unsub = await subscribe(hub, msg["trigger"], on_trigger, msg.get("variables") or {})
+    except (ValueError, vol.Invalid) as err:
+        connection.send_error(msg_id, ERR_INVALID_FORMAT, f"invalid trigger: {err}")
+        return
     if connection.closed:
         unsub()
         return
