@@ -469,3 +469,31 @@ async def test_server_delivers_events_only_to_subscribers(server: FakeObsServer)
         assert seen == ["RecordStateChanged", "RecordStateChanged"]
     finally:
         await ws.close()
+
+
+async def test_states_restored_from_the_last_run_are_not_trusted(db_hub: Hub) -> None:
+    """After a restart the recorder restores `on`; until OBS answers, nothing is known."""
+    from streamops.core import State
+
+    db_hub.states.async_restore(
+        [State("binary_sensor.obs_connected", "on"), State("binary_sensor.obs_recording", "on")]
+    )
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    await setup_obs(db_hub, obs_config(port))
+    assert db_hub.states.get("binary_sensor.obs_connected").state == "off"
+    assert db_hub.states.get("binary_sensor.obs_recording").state == "unavailable"
+
+
+async def test_hub_stops_promptly_during_a_connection_attempt(db_hub: Hub) -> None:
+    """Python 3.11's wait_for can swallow a cancellation racing a refused connection; the reconnect
+    loop must still end at once (it once held the hub's stop for its 15 s limit)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    for _ in range(5):
+        await setup_obs(db_hub, obs_config(port))
+        started = time.monotonic()
+        await db_hub.data[OBS].get().stop()
+        assert time.monotonic() - started < 2

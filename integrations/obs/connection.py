@@ -130,8 +130,10 @@ class ObsConnection:
                     backoff = INITIAL_BACKOFF
                     continue
                 except ObsAuthError as err:
+                    _raise_if_cancelling()
                     self._set_status(Status.AUTH_FAILED, str(err))
                 except ObsConnectionError as err:
+                    _raise_if_cancelling()
                     self._set_status(Status.UNREACHABLE, str(err))
                 finally:
                     self.ws = None
@@ -141,7 +143,8 @@ class ObsConnection:
                 backoff = min(backoff * 2, self.reconnect_max)
                 self.next_attempt = time.time() + delay
                 try:
-                    await asyncio.wait_for(self._wake.wait(), delay)
+                    async with asyncio.timeout(delay):
+                        await self._wake.wait()
                     backoff = INITIAL_BACKOFF
                 except TimeoutError:
                     pass
@@ -191,3 +194,10 @@ class ObsConnection:
 
 class _Kicked(Exception):
     pass
+
+
+def _raise_if_cancelling() -> None:
+    """A library that turns our cancellation into its own error must not keep the loop alive."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

@@ -80,6 +80,7 @@ class ObsInstance:
         self._lock = asyncio.Lock()
         self._collection_changing = False
         self._lost_at: float | None = None
+        self._published = False  # states restored from the last run are replaced at start
         self._task: asyncio.Task[None] | None = None
         self._stats_task: asyncio.Task[None] | None = None
         self._handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
@@ -138,8 +139,9 @@ class ObsInstance:
 
     # -- connection --------------------------------------------------------------------------------
     def _on_status(self, status: Status, error: str | None) -> None:
-        if status == Status.CONNECTING and self.hub.states.get(self.entities.entity_id("obs_connected")):
+        if status == Status.CONNECTING and self._published:
             return  # keep showing the last failure between attempts (no state churn per attempt)
+        self._published = True
         attributes = {
             **self.conn.as_attributes(),
             "obs_version": self.version.get("obsVersion"),

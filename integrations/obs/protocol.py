@@ -197,16 +197,17 @@ class ObsWebSocket:
         session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeout))
         try:
             try:
-                ws = await asyncio.wait_for(
-                    session.ws_connect(
+                # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation
+                # that arrives as the inner call fails (connection refused), and the hub's stop
+                # would then wait for a reconnect loop that never ends.
+                async with asyncio.timeout(timeout):
+                    ws = await session.ws_connect(
                         f"ws://{_host_for_url(host)}:{port}",
                         protocols=("obswebsocket.json",),
                         heartbeat=15.0,
                         autoping=True,
                         max_msg_size=64 * 1024 * 1024,
-                    ),
-                    timeout,
-                )
+                    )
             except TimeoutError as err:
                 raise ObsConnectionError(f"no answer from {host}:{port} within {timeout:g} s") from err
             except aiohttp.WSServerHandshakeError as err:
@@ -214,7 +215,8 @@ class ObsWebSocket:
             except (aiohttp.ClientError, OSError) as err:
                 raise ObsConnectionError(_connect_reason(err, host, port)) from err
             try:
-                identified = await asyncio.wait_for(cls._handshake(ws, host, port, password, subscriptions), timeout)
+                async with asyncio.timeout(timeout):
+                    identified = await cls._handshake(ws, host, port, password, subscriptions)
             except TimeoutError as err:
                 await ws.close()
                 raise ObsConnectionError(f"{host}:{port} did not complete the obs-websocket handshake") from err
@@ -311,7 +313,8 @@ class ObsWebSocket:
         self._pending[request_id] = future
         try:
             await self._ws.send_str(json.dumps({"op": 6, "d": payload}))
-            response = await asyncio.wait_for(future, timeout or self._request_timeout)
+            async with asyncio.timeout(timeout or self._request_timeout):
+                response = await future
         except TimeoutError as err:
             waited = timeout or self._request_timeout
             raise ObsConnectionError(f"OBS did not answer {request_type} within {waited:g} s") from err
