@@ -11,7 +11,8 @@ state machine, no auth, no bounds. The ratio StreamOps/bare is the cost of every
 Clients run in a separate process (one asyncio loop, 100 connections) so the server's loop is
 measured, not the client's; timestamps use CLOCK_MONOTONIC (time.perf_counter), shared by both
 processes on Linux. Changes are paced (default 500/s, bursts every 10 ms) so latency means
-latency, not queue drain time.
+latency, not queue drain time. Server CPU time (process time of the serving process) is printed
+too: unlike latency it does not depend on what else the machine is running.
 
 Run: .venv/bin/python benchmarks/bench_websocket.py [--clients 100] [--changes 10000] [--rate 500]
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import statistics
 import sys
@@ -181,8 +183,10 @@ async def bench_streamops(args: argparse.Namespace, mode: str) -> dict[str, Any]
                     {"sent": perf(), "unit_of_measurement": "%", "friendly_name": f"Bench {i % ENTITIES}"},
                 )
 
+            cpu = time.process_time()
             fire_time = await paced(args.changes, args.rate, change)
             result = await finish(proc)
+            result["server_cpu_s"] = time.process_time() - cpu
             result["fire_s"] = fire_time
             result["cut_off_by_server"] = server.ws_cut_off
             return result
@@ -253,8 +257,10 @@ async def bench_bare(args: argparse.Namespace) -> dict[str, Any]:
             for queue in queues:
                 queue.put_nowait(message)
 
+        cpu = time.process_time()
         fire_time = await paced(args.changes, args.rate, change)
         result = await finish(proc)
+        result["server_cpu_s"] = time.process_time() - cpu
         result["fire_s"] = fire_time
         return result
     finally:
@@ -265,7 +271,8 @@ def line(name: str, result: dict[str, Any]) -> str:
     ok = "" if result["received"] == result["expected"] else f"  INCOMPLETE {result['received']}/{result['expected']}"
     return (
         f"{name:<28} p50 {result['p50_ms']:8.2f} ms   p99 {result['p99_ms']:8.2f} ms   max {result['max_ms']:8.2f} ms"
-        f"   fire {result['fire_s']:.2f} s{ok}"
+        f"   fire {result['fire_s']:.1f} s   server CPU {result['server_cpu_s']:.2f} s"
+        f" ({1e6 * result['server_cpu_s'] / result['expected']:.1f} µs/message){ok}"
     )
 
 
@@ -283,8 +290,10 @@ async def main(args: argparse.Namespace) -> None:
     for name, result in (("StreamOps", plain), ("StreamOps + coalesce", coalesced)):
         print(
             f"ratio {name} / bare: p50 {result['p50_ms'] / bare['p50_ms']:.2f}x,"
-            f" p99 {result['p99_ms'] / bare['p99_ms']:.2f}x"
+            f" p99 {result['p99_ms'] / bare['p99_ms']:.2f}x,"
+            f" server CPU {result['server_cpu_s'] / bare['server_cpu_s']:.2f}x"
         )
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (latency is wall time)")
 
 
 if __name__ == "__main__":

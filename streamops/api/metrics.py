@@ -124,10 +124,22 @@ class MetricsRegistry:
 
 
 class EventCounter:
-    """Events fired, by type: one MATCH_ALL listener, one dict increment per event."""
+    """Events fired, by type: one MATCH_ALL listener, one dict increment per event.
 
-    def __init__(self) -> None:
+    API clients can fire events of any type; past `max_types` distinct types the rest are counted
+    as "_other", so label cardinality (and memory) stays bounded.
+    """
+
+    def __init__(self, max_types: int = 500) -> None:
         self.counts: Counter[str] = Counter()
+        self.max_types = max_types
 
     def __call__(self, event: Event) -> None:
-        self.counts[event.event_type] += 1
+        counts = self.counts
+        event_type = event.event_type
+        if event_type in counts:
+            counts[event_type] += 1
+        elif len(counts) < self.max_types:
+            counts[event_type] = 1
+        else:
+            counts["_other"] += 1
