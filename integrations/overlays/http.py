@@ -112,8 +112,7 @@ def _websocket(manager: OverlayManager) -> Any:
                     await _on_page_message(manager, name, page, data)
         finally:
             # The runtime may have been replaced by a reload meanwhile: drop the page from whichever holds it.
-            current = manager.overlays.get(name)
-            for holder in {runtime, current}:
+            for holder in (runtime, manager.overlays.get(name)):
                 if holder is not None:
                     holder.pages.discard(page)
             if page.session is not None:

@@ -20,7 +20,7 @@ clock — and the hub does the accounting:
   heartbeat, never an overcount.
 - **Union, not sum.** Seconds are added up to a per-item watermark, so two pages showing the same
   item at once (a reload overlapping the old page, two browser sources) count the time once; a
-  display starting within `CONTINUATION_GAP` of the same item's last one is the same show.
+  display taken over by another page (a reload) within `CONTINUATION_GAP` is the same show.
 - **Crash safety.** Open displays of connected pages are checkpointed every few seconds into
   `so_overlay_impressions` (one row per overlay, item and local day; a display crossing midnight
   is split between the days).
@@ -41,7 +41,7 @@ from streamops.recorder.database import Database
 
 _LOGGER = logging.getLogger(__name__)
 
-CONTINUATION_GAP = 2.0
+CONTINUATION_GAP = 10.0
 UPSERT_SQL = (
     "INSERT INTO so_overlay_impressions (overlay, item, day, shows, seconds, first_shown, last_shown)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -107,6 +107,7 @@ class ImpressionLedger:
         self._wall_offset = wall() - monotonic()
         self.sessions: dict[str, PageSession] = {}
         self._covered: dict[tuple[str, str], float] = {}
+        self._last_session: dict[tuple[str, str], str] = {}
         self._pending: dict[tuple[str, str, str], _Delta] = {}
 
     # -- sessions --------------------------------------------------------------------------------
@@ -158,7 +159,11 @@ class ImpressionLedger:
             if other is not session and other.overlay == session.overlay
         )
         covered = self._covered.get(key)
-        continuing = shown_elsewhere or (covered is not None and at - covered <= CONTINUATION_GAP)
+        # Another page took over the same item (a reload, a second source): the same show goes on.
+        # The same page showing it again after a stop (hidden, then visible) is a new show.
+        handover = self._last_session.get(key) != session.id
+        continuing = shown_elsewhere or (handover and covered is not None and at - covered <= CONTINUATION_GAP)
+        self._last_session[key] = session.id
         session.open[item] = at
         if not continuing:
             delta = self._delta(session.overlay, item, at)

@@ -18,7 +18,8 @@ const scheme = location.protocol === "https:" ? "wss:" : "ws:";
 const query = `key=${encodeURIComponent(key)}${preview ? "&preview=1" : ""}`;
 const wsURL = `${scheme}//${location.host}/overlay/${encodeURIComponent(name)}/ws?${query}`;
 
-const stage = new Stage(document.getElementById("stage"), (src) => `${src}?key=${encodeURIComponent(key)}`);
+const assetURL = (src) => `/overlay/${encodeURIComponent(name)}/${src}?key=${encodeURIComponent(key)}`;
+const stage = new Stage(document.getElementById("stage"), assetURL);
 const banner = document.getElementById("banner");
 const visibility = new Visibility();
 const loadedFonts = new Set();
