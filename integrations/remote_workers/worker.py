@@ -148,6 +148,18 @@ class _Active:
     started: float = field(default_factory=time.monotonic)
 
 
+def _loose_ids(raw: bytes) -> tuple[int, int] | None:
+    """(job_id, attempt) of a message that failed validation, when it has them at all."""
+    try:
+        data = parse_json(raw, "job")
+        job_id, attempt = data.get("job_id"), data.get("attempt")
+    except (ProtocolError, AttributeError):
+        return None
+    if isinstance(job_id, int) and isinstance(attempt, int) and job_id > 0 and attempt > 0:
+        return job_id, attempt
+    return None
+
+
 class Worker:
     def __init__(self, settings: WorkerSettings, types: dict[str, JobType]) -> None:
         self.settings = settings
@@ -187,7 +199,9 @@ class Worker:
             )
         if not self.path_map.roots:
             _LOGGER.warning("No path_map or allowed_dirs: job paths are used as they are, unrestricted")
-        self.capabilities = await detect_capabilities(list(self.types), self.settings.concurrency)
+        # Test encodes for GPU encoders can take seconds: they must not delay taking jobs.
+        self.capabilities["detecting"] = True
+        self._tasks.append(asyncio.create_task(self._detect(), name="worker-capabilities"))
         if not await self._connect():
             return 0
         assert self.nc is not None and self.js is not None
@@ -197,7 +211,7 @@ class Worker:
             durable = await ensure_job_consumer(self.js, job_type, self.settings.ack_wait)
             subs[job_type] = await self.js.pull_subscribe_bind(durable=durable, stream=STREAM_JOBS)
         await self.nc.subscribe(CONTROL_SUBJECT, cb=self._on_control)
-        self._tasks = [asyncio.create_task(self._heartbeat_loop(), name="worker-heartbeat")]
+        self._tasks.append(asyncio.create_task(self._heartbeat_loop(), name="worker-heartbeat"))
         self._tasks += [asyncio.create_task(self._fetch_loop(t, s), name=f"worker-fetch-{t}") for t, s in subs.items()]
         _LOGGER.info(
             "Worker %s ready: %s (concurrency %d, ack_wait %.0f s)",
@@ -210,6 +224,12 @@ class Worker:
         await self._stop.wait()
         await self._shutdown()
         return 0
+
+    async def _detect(self) -> None:
+        self.capabilities = await detect_capabilities(list(self.types), self.settings.concurrency)
+        _LOGGER.info("Capabilities: GPU encoders %s", ", ".join(self.capabilities["gpu_encoders"]) or "none")
+        if self.nc is not None and self.nc.is_connected:
+            await self._publish_plain(self._heartbeat_subject, dump(self._heartbeat()))
 
     async def _connect(self) -> bool:
         delay = 0.5
@@ -284,6 +304,10 @@ class Worker:
             job = parse_job(msg.data)
         except ProtocolError as err:
             _LOGGER.error("Refusing a message on %s: %s", msg.subject, err)
+            ids = _loose_ids(msg.data)
+            if ids is not None:  # tell the hub, so its job fails with the reason instead of waiting
+                stub = JobMessage(ids[0], ids[1], msg.subject.removeprefix("jobs."), {})
+                await self._publish_result(stub, "rejected", delivered, error=str(err), retry=False)
             await self._settle(msg, "term")
             return
         problem = None
