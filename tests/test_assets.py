@@ -391,3 +391,23 @@ def test_config_defaults() -> None:
     assert config["index_on_close"] is False and config["sha256"] is False
     assert ".mkv" in config["extensions"]
     assert CONFIG_SCHEMA({"extensions": ["MKV", ".mp4"]})["extensions"] == [".mkv", ".mp4"]
+
+
+async def test_both_search_plans_agree(
+    assets_hub: Hub, drive: Path, media_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streamops.assets.index as index_module
+
+    data = (media_dir / "clip.mkv").read_bytes()
+    for number in range(6):
+        (drive / f"speedrun part {number}.mkv").write_bytes(data + bytes([number]))
+    (drive / "other.mkv").write_bytes(data + b"other")
+    await index(assets_hub, drive)
+    search = assets_hub.data[ASSETS].search
+    args = {"q": "spe", "limit": "4", "sort": "oldest"}
+    sorted_plan = await search(dict(args))
+    monkeypatch.setattr(index_module, "WALK_THRESHOLD", 0)
+    walked = await search(dict(args))
+    assert walked == sorted_plan and walked["total"] == 6 and len(walked["items"]) == 4
+    assert (await search({"q": "spe", "codec": "h264", "limit": "2"}))["total"] == 6
+    assert (await search({"q": "nomatchatall"}))["total"] == 0

@@ -23,12 +23,14 @@ from ..recorder.database import Database
 from .hashing import hash_file
 from .probe import FFPROBE, MediaInfo, ProbeError, check_container, ffprobe_command, run_ffprobe
 from .roots import drive_for_path
-from .search import LIST_COLUMNS, SearchQuery, build_search
+from .search import LIST_COLUMNS, MAX_COUNT, SearchQuery, build_search
 from .sidecar import read_captions, read_sidecar
 
 _LOGGER = logging.getLogger(__name__)
 
 EVENT_ASSET_INDEXED = "asset_indexed"
+# Above this many text matches, a page is found by walking the mtime index instead of sorting them all.
+WALK_THRESHOLD = 2000
 ASSETS: HubKey[AssetIndex] = HubKey("assets")
 DERIVATIVE_KINDS = ("thumb", "sprite", "sprite_index", "hover", "waveform", "proxy")
 MEDIA_EXTENSIONS = (
@@ -127,18 +129,44 @@ class AssetIndex:
         return [dict(row) for row in rows]
 
     async def search(self, args: dict[str, Any]) -> dict[str, Any]:
+        """One page of matches plus the total (exact, or `MAX_COUNT` with `total_capped` when larger).
+
+        The plan depends on how many rows the words match (counted on the FTS indexes alone, which
+        is cheap): few matches are looked up by id and sorted; many are found by walking the mtime
+        index and keeping the first `limit` that match, so neither a rare nor a common 3-letter
+        prefix makes SQLite touch thousands of rows.
+        """
         query: SearchQuery = build_search(args)
+        text_matches: int | None = None
+        if query.text_sets:
+            count = await self.db.fetchone(
+                f"SELECT COUNT(*) AS n FROM ({query.text_sets})", query.params[: query.text_params]
+            )
+            text_matches = int(count["n"]) if count else 0
+            if text_matches == 0:
+                return {"total": 0, "total_capped": False, "limit": query.limit, "offset": query.offset, "items": []}
+        walk = text_matches is not None and text_matches > WALK_THRESHOLD
         rows = await self.db.fetchall(
-            f"SELECT {LIST_COLUMNS} FROM so_assets a WHERE {query.where} ORDER BY {query.order} LIMIT ? OFFSET ?",
+            f"SELECT {LIST_COLUMNS} FROM so_assets a WHERE {query.page_where if walk else query.where}"
+            f" ORDER BY {query.order} LIMIT ? OFFSET ?",
             (*query.params, query.limit, query.offset),
         )
+        capped = False
         if query.offset == 0 and len(rows) < query.limit:
             total = len(rows)
+        elif query.text_only and text_matches is not None:
+            total = text_matches
         else:
-            count = await self.db.fetchone(f"SELECT COUNT(*) AS n FROM so_assets a WHERE {query.where}", query.params)
+            count = await self.db.fetchone(
+                f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM so_assets a WHERE {query.where} LIMIT {MAX_COUNT + 1})",
+                query.params,
+            )
             total = int(count["n"]) if count else 0
+            capped = total > MAX_COUNT
+            total = min(total, MAX_COUNT)
         return {
             "total": total,
+            "total_capped": capped,
             "limit": query.limit,
             "offset": query.offset,
             "items": [_row_dict(row) for row in rows],
