@@ -239,9 +239,9 @@ class HttpServer:
             return
         if token is not None:
             link = f"{self.url}/auth/login?token={token}"
-            _LOGGER.warning(
-                "First run: created the owner token. Open this login link once (it is not shown again): %s", link
-            )
+            # The token goes to the console only: the JSON log under <data>/logs is kept and shipped,
+            # and a login link in it would be a standing credential.
+            _LOGGER.warning("First run: created the owner token; the one-time login link is printed on the console")
             print(
                 f"\nStreamOps first run — open this link to log in (shown once):\n  {link}\n",
                 file=sys.stdout,
