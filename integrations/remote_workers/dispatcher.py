@@ -164,6 +164,11 @@ class RemoteDispatcher:
             return
 
     async def _on_error(self, err: Exception) -> None:
+        # nats.connect keeps retrying the first connection forever (it connects when the broker comes
+        # up); each failed try lands here, so this is where "unreachable" becomes visible.
+        if self.nc is None and not self._stopping:
+            self._set_status("fallback", f"NATS at {self.url_shown} unreachable: {err or type(err).__name__}")
+            self._first_attempt.set()
         _LOGGER.debug("NATS: %s", err)
 
     async def _on_disconnected(self) -> None:

@@ -179,6 +179,7 @@ class Worker:
         self._stopping = False
         self._tasks: list[asyncio.Task[Any]] = []
         self.ready = asyncio.Event()
+        self._last_error_log = 0.0
 
     # ============================================================================================
     # life cycle
@@ -249,7 +250,12 @@ class Worker:
         return False
 
     async def _on_error(self, err: Exception) -> None:
-        _LOGGER.debug("NATS: %s", err)
+        now = time.monotonic()
+        if (self.nc is None or not self.nc.is_connected) and now - self._last_error_log > 30:
+            self._last_error_log = now
+            _LOGGER.warning("NATS unreachable (%s); retrying", err or type(err).__name__)
+        else:
+            _LOGGER.debug("NATS: %s", err)
 
     async def _shutdown(self) -> None:
         self._stopping = True
