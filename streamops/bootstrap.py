@@ -24,6 +24,7 @@ from .loader import Integration, async_setup_components, discover
 _LOGGER = logging.getLogger(__name__)
 
 SHIPPED_CONFIG = Path(__file__).resolve().parent.parent / "config"
+FIRST_RUN_FOLDERS = ("recordings", "editing")
 
 
 def default_data_dir(environ: Mapping[str, str] = os.environ) -> Path:
@@ -44,6 +45,9 @@ def ensure_config_dir(config_dir: Path | None, data_dir: Path) -> Path:
     if not (target / "configuration.yaml").exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(SHIPPED_CONFIG, target, dirs_exist_ok=True)
+        # The shipped drives point at <data>/recordings and <data>/editing: make them exist.
+        for folder in FIRST_RUN_FOLDERS:
+            (data_dir / folder).mkdir(parents=True, exist_ok=True)
         _LOGGER.info("First run: copied the default configuration to %s", target)
     return target
 
