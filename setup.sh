@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 RUN_PACKAGES=(python3 python3-venv python3-dev gcc ffmpeg sqlite3)
-TEST_PACKAGES=(mosquitto nats-server chromium chromium-driver xvfb)
+TEST_PACKAGES=(mosquitto nats-server chromium chromium-driver xvfb obs-studio openssl)
 
 apt_install() {
   local missing=()

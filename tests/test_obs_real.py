@@ -1,7 +1,7 @@
 """End to end against a real OBS Studio (Debian's obs-studio 29 + obs-websocket 5.1) under Xvfb.
 
 Skipped, with the reason, when the `obs` or `Xvfb` binaries or the headless launcher are missing.
-Install with `/work/shared/recipes/obs-headless.sh install` (apt, about 40 s); the launcher path can
+Install with `tests/tools/obs-headless.sh install` (setup.sh test does it) (apt, about 40 s); the launcher path can
 be overridden with STREAMOPS_OBS_HEADLESS.
 """
 
@@ -23,7 +23,7 @@ from streamops.core import Hub, ServiceError
 from streamops.recorder import DATABASE
 from tests.helpers_obs import EventWaiter, obs_config, setup_obs, wait_state
 
-LAUNCHER = Path(os.environ.get("STREAMOPS_OBS_HEADLESS", "/work/shared/recipes/obs-headless.sh"))
+LAUNCHER = Path(os.environ.get("STREAMOPS_OBS_HEADLESS", Path(__file__).parent / "tools" / "obs-headless.sh"))
 PASSWORD = "streamops-e2e"
 
 pytestmark = [
