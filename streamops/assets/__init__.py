@@ -31,6 +31,7 @@ from ..core import Event, Hub, ServiceCall, ServiceError, SupportsResponse
 from ..recorder import DATABASE
 from .api import add_routes
 from .index import ASSETS, DERIVATIVE_KINDS, EVENT_ASSET_INDEXED, MEDIA_EXTENSIONS, AssetError, AssetIndex, IndexOptions
+from .media_routes import add_media_routes
 from .roots import DRIVE_ROOTS, drive_for_path, register_drive_root
 from .search import SearchError
 
@@ -214,6 +215,7 @@ async def async_setup(hub: Hub, config: dict[str, Any]) -> bool:
     server = hub.data.get(HTTP)
     if server is not None:
         add_routes(server.app, hub, index)
+        add_media_routes(server.app, hub, index)
     return True
 
 
