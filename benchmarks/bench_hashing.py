@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from streamops.assets.hashing import hash_file
+from streamops.helpers.hashing import hash_file
 
 
 def plain_read(path: str) -> int:

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core import Context, Hub, HubKey
+from ..helpers.hashing import hash_file
 from ..recorder.database import Database
-from .hashing import hash_file
 from .probe import FFPROBE, MediaInfo, ProbeError, check_container, ffprobe_command, run_ffprobe
 from .roots import drive_for_path
 from .search import LIST_COLUMNS, MAX_COUNT, SearchQuery, build_search

@@ -24,6 +24,8 @@ from typing import Any
 
 import xxhash
 
+from ..helpers.hashing import HashCanceled
+from ..helpers.hashing import hash_file as shared_hash_file
 from ..jobs.model import JobError
 from ..media.outputs import check_free_space, commit, fsync_path, remove_quietly, temp_path_for
 
@@ -58,18 +60,10 @@ def write_journal(path: Path, data: dict[str, Any]) -> None:
 
 
 def hash_file(path: Path, on_bytes: Callable[[int], None] | None = None, stop: threading.Event | None = None) -> str:
-    digest = xxhash.xxh64()
-    with open(path, "rb", buffering=0) as handle:
-        while True:
-            if stop is not None and stop.is_set():
-                raise Canceled()
-            chunk = handle.read(CHUNK)
-            if not chunk:
-                break
-            digest.update(chunk)
-            if on_bytes:
-                on_bytes(len(chunk))
-    return digest.hexdigest()
+    try:
+        return shared_hash_file(path, on_bytes=on_bytes, stop=stop)[0]
+    except HashCanceled:
+        raise Canceled() from None
 
 
 def copy_hashing(
