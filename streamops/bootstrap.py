@@ -71,6 +71,13 @@ def check_config(config_dir: Path, environ: Mapping[str, str] = os.environ) -> C
         except Exception as err:  # an integration that cannot even be imported
             loaded.errors.append(ConfigError(f"integration {domain} failed to load: {err}"))
     sections = validate_sections(loaded, schemas) if not loaded.errors or loaded.config else {}
+    # Components whose section needs more than a schema (automations: triggers of other components,
+    # blueprints in other files) offer `validate_config(config_dir, raw_value) -> [ConfigError]`.
+    for domain, integration in integrations.items():
+        wanted = domain in sections or integration.always
+        validator = getattr(integration.module(), "validate_config", None) if wanted else None
+        if validator is not None:
+            loaded.errors.extend(validator(config_dir, loaded.config.get(domain)))
     return CheckedConfig(sections, loaded.errors, integrations, loaded.overrides)
 
 

@@ -58,8 +58,23 @@ def test_check_config_accepts_the_shipped_defaults() -> None:
             {"configuration.yaml": "jobs: !include jobs.yaml\n", "jobs.yaml": "guardrails:\n  cpu_percent: lots\n"},
             r"jobs\.yaml:2: .*cpu_percent",
         ),
+        (
+            {
+                "configuration.yaml": "automation: !include automations.yaml\n",
+                "automations.yaml": "- id: a\n  triggers:\n    - trigger: evnt\n  actions: []\n",
+            },
+            r"automations\.yaml:3: .*'evnt'.*did you mean",
+        ),
     ],
-    ids=["yaml-syntax", "unknown-key", "wrong-type", "missing-secret", "missing-include", "error-in-include"],
+    ids=[
+        "yaml-syntax",
+        "unknown-key",
+        "wrong-type",
+        "missing-secret",
+        "missing-include",
+        "error-in-include",
+        "automation-trigger",
+    ],
 )
 def test_check_config_names_file_and_line(tmp_path: Path, files: dict[str, str], expected: str) -> None:
     for name, text in files.items():

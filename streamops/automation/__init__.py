@@ -50,6 +50,9 @@ def _section(value: Any) -> Any:
 
 CONFIG_SCHEMA = vol.Schema(_section)
 
+# The loader's hook for check-config: full validation with FILE:LINE (the schema above lets it through).
+validate_config = validate_automations
+
 _ENTITY_SCHEMA = vol.Schema(
     {vol.Optional("entity_id", default="all"): vol.Any(str, [str]), vol.Optional("id"): str}, extra=vol.ALLOW_EXTRA
 )
