@@ -14,6 +14,8 @@ GET /api/assets/{id}/derivatives/{kind}      thumb | sprite | sprite_index | spr
                                              a 404 for a missing thumb, so a grid never logs errors)
 GET /api/assets/derivatives?ids=1,2,3        which derivatives each asset has ({id: [kinds]})
 GET /api/assets/{id}/markers                 OBS markers of the recording the asset came from
+POST /api/assets/{id}/scenes                 queue media.scenes with its result cached as the
+                                             asset's `scenes` derivative (answers {job_id, ...})
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 from aiohttp import web
 
 from ..api.helpers import JsonError, json_response
-from ..core import Hub
+from ..core import Context, Hub, ServiceError, ServiceNotFound
 from .index import AssetIndex
 
 # What the browser may ask for, and the file each falls back to in the asset's derivative folder
@@ -41,6 +43,7 @@ SERVED_KINDS: dict[str, str | None] = {
     "sprite_vtt": "sprite.vtt",
     "hover": "hover.mp4",
     "waveform": "waveform.json",
+    "scenes": "scenes.json",
     "proxy": None,
 }
 MAX_IDS = 500
@@ -230,7 +233,22 @@ def add_media_routes(app: web.Application, hub: Hub, index: AssetIndex) -> None:
         asset = await load(request)
         return json_response({"asset_id": asset["id"], "markers": await markers_for(index, asset)})
 
+    async def detect_scenes(request: web.Request) -> web.Response:
+        from ..media.paths import derivative_dir
+
+        asset = await load(request)
+        output = derivative_dir(hub, Path(asset["path"])) / "scenes.json"
+        data = {"input": asset["path"], "output": str(output), "wait": False}
+        try:
+            result = await hub.services.async_call("media", "scenes", data, return_response=True, context=Context())
+        except ServiceNotFound as err:
+            raise JsonError(503, "scene detection needs the media component (media.scenes)", "unavailable") from err
+        except ServiceError as err:
+            raise JsonError(400, str(err), "scenes_failed") from err
+        return json_response(result)
+
     app.router.add_get("/api/assets/derivatives", list_derivatives)
+    app.router.add_post(r"/api/assets/{asset_id:\d+}/scenes", detect_scenes)
     app.router.add_get(r"/api/assets/{asset_id:\d+}/file", serve_file)
     app.router.add_get(r"/api/assets/{asset_id:\d+}/derivatives/{kind}", serve_derivative)
     app.router.add_get(r"/api/assets/{asset_id:\d+}/markers", markers)
