@@ -58,6 +58,10 @@ async def async_setup(hub: Hub, config: dict[str, dict[str, Any]]) -> bool:
     await store.load()
     manager = DriveManager(hub, store, drives)
     hub.data[DRIVES] = manager
+    # Free-space entities exist from setup on (a statvfs per drive), not only once watching starts:
+    # automations and `simulate` find a drive's path through them (state_attr(..., 'path')).
+    for drive in manager.drives.values():
+        await drive.async_update_stats()
 
     async def rescan(call: ServiceCall) -> dict[str, Any]:
         wanted = call.data.get("drive")

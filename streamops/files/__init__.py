@@ -22,7 +22,7 @@ import voluptuous as vol
 from ..core import Hub, ServiceCall, ServiceError, SupportsResponse
 from ..jobs.model import JobType
 from ..media.outputs import temp_path_for
-from ..media.paths import check_destination, check_source
+from ..media.paths import check_destination, check_source, planning
 from .archive import FORMATS, archive_already_done, archive_cleanup, archive_suffix, run_archive
 from .sidecar import build_sidecar, sidecar_path, write_json_atomically
 from .transfer import Transfer, candidates, transfer_already_done, transfer_cleanup
@@ -134,8 +134,10 @@ class FileServices:
 
     async def _transfer(self, call: ServiceCall, mode: str) -> dict[str, Any]:
         data = dict(call.data)
-        source = check_source(self.hub, data["source"], "source")
-        if not source.is_file():
+        with planning(call.dry_run):
+            source = check_source(self.hub, data["source"], "source")
+        planned_only = call.dry_run and not source.exists()  # made by an earlier step of the plan
+        if not planned_only and not source.is_file():
             raise ServiceError(f"source {source} is not a file (use files.archive for folders)")
         folder, name = await resolve_destination(self.hub, source, data["destination"], data.get("name"))
         params = {
@@ -150,9 +152,15 @@ class FileServices:
             existing = folder
             while not existing.exists() and existing != existing.parent:
                 existing = existing.parent
-            same = os.stat(source).st_dev == os.stat(existing).st_dev
+            source_dir = source if source.exists() else source.parent
+            same = source_dir.exists() and os.stat(source_dir).st_dev == os.stat(existing).st_dev
             method = "rename" if (mode == "move" and same) else "copy+verify"
             return {
+                **(
+                    {"note": "source is made by an earlier step; planned from its expected path"}
+                    if planned_only
+                    else {}
+                ),
                 "dry_run": True,
                 "source": str(source),
                 "output": str(final),
@@ -189,7 +197,8 @@ class FileServices:
 
     async def write_sidecar(self, call: ServiceCall) -> dict[str, Any]:
         data = dict(call.data)
-        media = check_source(self.hub, data["path"], "path")
+        with planning(call.dry_run):
+            media = check_source(self.hub, data["path"], "path")
         output = sidecar_path(media, data.get("suffix") or self.config["sidecar_suffix"])
         check_destination(self.hub, output, "sidecar")
         if call.dry_run:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from ..core import Hub, ServiceError
@@ -15,6 +18,24 @@ from ..core import Hub, ServiceError
 
 class PathNotAllowed(ServiceError):
     """A source or destination outside the configured drives."""
+
+
+# True while a service plans a dry run: its input may be a file an earlier planned step would make
+# (simulate: the remuxed .mov that the next step moves), so "does not exist" is not an error then.
+_PLANNING: ContextVar[bool] = ContextVar("streamops_planning", default=False)
+
+
+@contextmanager
+def planning(active: bool = True) -> Iterator[None]:
+    token = _PLANNING.set(active)
+    try:
+        yield
+    finally:
+        _PLANNING.reset(token)
+
+
+def is_planning() -> bool:
+    return _PLANNING.get()
 
 
 def thumbs_dir(hub: Hub, configured: str | None = None) -> Path:
@@ -45,7 +66,7 @@ def check_source(hub: Hub, path: str | os.PathLike[str], what: str = "source") -
         raise PathNotAllowed(f"{what} must be an absolute path, got {str(path)!r}")
     if not hub.config.is_allowed_path(target) and not _inside(target, cache_dir(hub)):
         raise PathNotAllowed(f"{what} {target} is outside the configured drives ({_allowed(hub)})")
-    if not target.exists():
+    if not target.exists() and not is_planning():
         raise ServiceError(f"{what} {target} does not exist")
     return target
 

@@ -16,11 +16,12 @@ from typing import Any
 import voluptuous as vol
 
 from ..core import Hub, ServiceCall, ServiceError, SupportsResponse
+from ..jobs.guardrails import JOB_GUARDRAILS_SCHEMA
 from ..jobs.model import JobError
 from . import commands
 from .encoders import PRESET_NAMES, resolve_preset
 from .operations import MediaJobs
-from .paths import check_destination, check_source, derivative_dir
+from .paths import check_destination, check_source, derivative_dir, planning
 from .probe import MediaInfo, ProbeError, probe
 
 DOMAIN = "media"
@@ -35,6 +36,8 @@ BASE = {
     vol.Optional("timeout"): vol.All(vol.Coerce(float), vol.Range(min=0.1)),
     vol.Optional("priority", default=0): vol.Coerce(int),
     vol.Optional("overwrite", default=False): bool,
+    # The original rule format's pause_if_recording / pause_if_gpu_pct_above / pause_if_cpu_pct_above.
+    vol.Optional("guardrails"): JOB_GUARDRAILS_SCHEMA,
 }
 
 
@@ -186,7 +189,8 @@ class MediaServices:
 
     # -- the flow every media service shares ---------------------------------------------------------
     async def call(self, name: str, data: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
-        job_type, params = await getattr(self, f"_prepare_{name}")(data)
+        with planning(dry_run):
+            job_type, params = await getattr(self, f"_prepare_{name}")(data)
         if dry_run:
             return await self.plan(job_type, params)
         from ..jobs import JOBS
@@ -196,7 +200,9 @@ class MediaServices:
             raise ServiceError(f"media.{name}: the job queue is not set up")
         key_source = params.get("output") or json.dumps(params, sort_keys=True)
         dedupe = f"{job_type}:{hashlib.blake2s(key_source.encode(), digest_size=8).hexdigest()}"
-        job_id = await queue.submit(job_type, params, priority=data.get("priority", 0), dedupe_key=dedupe)
+        job_id = await queue.submit(
+            job_type, params, priority=data.get("priority", 0), dedupe_key=dedupe, guardrails=data.get("guardrails")
+        )
         if not data.get("wait", True):
             return {
                 "job_id": job_id,
