@@ -21,7 +21,8 @@ from typing import Any
 
 import voluptuous as vol
 
-from ..core import Hub
+from ..core import Hub, HubKey
+from .settings import SettingsManager
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -29,9 +30,13 @@ DOMAIN = "frontend"
 
 CONFIG_SCHEMA = vol.Schema({}, extra=vol.PREVENT_EXTRA)
 
+SETTINGS: HubKey[SettingsManager] = HubKey("frontend.settings")
+
 
 async def async_setup(hub: Hub, config: dict[str, Any]) -> bool:
     from ..api import HTTP
+    from ..recorder import RECORDER
+    from .api import register_api_routes
     from .dashboard import register_dashboard_routes
     from .editor import register_yaml_routes
     from .static import register_static_routes
@@ -43,4 +48,11 @@ async def async_setup(hub: Hub, config: dict[str, Any]) -> bool:
     register_static_routes(server.app)
     register_dashboard_routes(server.app, hub)
     register_yaml_routes(server.app, hub)
+    recorder = hub.data.get(RECORDER)
+    if recorder is not None:
+        settings = SettingsManager(hub, recorder)
+        hub.data[SETTINGS] = settings
+        register_api_routes(server.app, hub, settings)
+        # After every component's own start hook (registered earlier: they set up before us).
+        hub.async_on_start(settings.apply_stored)
     return True

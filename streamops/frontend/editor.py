@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import voluptuous as vol
+import yaml
 from aiohttp import web
 
 from ..api.helpers import json_response, read_json
@@ -49,4 +50,11 @@ def register_yaml_routes(app: web.Application, hub: Hub) -> None:
         data, errors = check_yaml(hub, body["text"], body["kind"])
         return json_response({"data": data if not errors else None, "errors": error_dicts(errors)})
 
+    async def dump(request: web.Request) -> web.Response:
+        """JSON → YAML text for an editor (the browser has no YAML library)."""
+        body = await read_json(request, vol.Schema({vol.Required("data"): object}))
+        text = yaml.safe_dump(body["data"], sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
+        return json_response({"text": text})
+
     app.router.add_post("/api/frontend/yaml", check)
+    app.router.add_post("/api/frontend/yaml/dump", dump)
