@@ -52,6 +52,11 @@ class Event:
             self._context = Context()
         return self._context
 
+    @property
+    def given_context(self) -> Context | None:
+        """The context the firer passed, without creating one (the recorder stores ids only if real)."""
+        return self._context
+
     def as_dict(self) -> dict[str, Any]:
         """Home Assistant's wire shape of an event (used by the REST and WebSocket APIs)."""
         from .util import iso_utc

@@ -96,7 +96,7 @@ def _state_row(state_id: int, state: State, attributes_json: str) -> tuple[Any, 
 
 def _event_row(event: Event) -> tuple[Any, ...]:
     # Read the context only if the firer gave one: `event.context` would create (and pay for) a new id.
-    context = getattr(event, "_context", None)
+    context = event.given_context
     return (
         event.event_type,
         dumps(event.data),
