@@ -396,7 +396,7 @@ async def test_dependencies_wait_and_failures_propagate(db_hub: Hub) -> None:
     parent = await queue.submit("test.blocked", {})
     child = await queue.submit("test.noop", {}, depends_on=parent)
     job = await wait_job(queue, child, lambda j: j["blocked_reason"], what="child blocked")
-    assert job["status"] == "queued" and job["blocked_reason"] == f"waiting for job {parent} (running)"
+    assert job["status"] == "queued" and job["blocked_reason"] == f"waiting for job {parent} to finish"
     gate.set()
     assert (await queue.wait(child, timeout=5))["status"] == "done"
 

@@ -66,6 +66,18 @@ SENSOR_QUEUED = "sensor.jobs_queued"
 SENSOR_RUNNING = "sensor.jobs_running"
 
 _PAGE = 200
+_INSERT_JOB = (
+    "INSERT INTO so_jobs (type, status, priority, params, max_retries, resource, heavy, guardrails,"
+    " dedupe_key, depends_on, blocked_reason, created, updated)"
+    " VALUES (:type, 'queued', :priority, :params, :max_retries, :resource, :heavy, :guardrails,"
+    " :dedupe_key, :depends_on, :blocked_reason, :now, :now)"
+)
+
+
+def _waiting_for(job_id: int) -> str:
+    return f"waiting for job {job_id} to finish"
+
+
 _RECOVERY_STEP_TIMEOUT = 120.0
 _USER_PAUSED_REASON = "paused by user"
 
@@ -135,6 +147,7 @@ class JobQueue:
         self._sensor_task: asyncio.Task[None] | None = None
         self._sensor_dirty = False
         self._last_sensor = 0.0
+        self._bulk_guard_reason: str | None = None
 
     # ============================================================================================
     # public API
@@ -183,44 +196,45 @@ class JobQueue:
         retries = self.max_retries if max_retries is None else int(max_retries)
         if retries < 0:
             raise ServiceError(f"max_retries must be >= 0, got {retries}")
-        now = time.time()
-        async with self.db.transaction() as conn:
-            if dedupe_key is not None:
-                cursor = await conn.execute(
-                    "SELECT id FROM so_jobs WHERE dedupe_key = ? AND status IN ('queued', 'running', 'paused')"
-                    " ORDER BY id LIMIT 1",
-                    (dedupe_key,),
-                )
-                existing = await cursor.fetchone()
+        row = {
+            "type": job_type,
+            "priority": int(priority),
+            "params": params_json,
+            "max_retries": retries,
+            "resource": jtype.resource,
+            "heavy": int(self.is_heavy(jtype)),
+            "guardrails": None if overrides is None else json.dumps(overrides),
+            "dedupe_key": dedupe_key,
+            "depends_on": depends_on,
+            "blocked_reason": None,
+            "now": time.time(),
+        }
+        if dedupe_key is None and depends_on is None:
+            job_id = await self.db.execute(_INSERT_JOB, row)  # one statement: no transaction needed
+        else:
+            async with self.db.transaction() as conn:
+                if dedupe_key is not None:
+                    cursor = await conn.execute(
+                        "SELECT id FROM so_jobs WHERE dedupe_key = ? AND status IN ('queued', 'running', 'paused')"
+                        " ORDER BY id LIMIT 1",
+                        (dedupe_key,),
+                    )
+                    existing = await cursor.fetchone()
+                    await cursor.close()
+                    if existing is not None:
+                        return int(existing["id"])
+                if depends_on is not None:
+                    cursor = await conn.execute("SELECT id, status FROM so_jobs WHERE id = ?", (int(depends_on),))
+                    found = await cursor.fetchone()
+                    await cursor.close()
+                    if found is None:
+                        raise ServiceError(f"depends_on: no job with id {depends_on}")
+                    if found["status"] != STATUS_DONE:
+                        # Shown at once, even while the scheduler does not look at this job's class.
+                        row["blocked_reason"] = _waiting_for(int(depends_on))
+                cursor = await conn.execute(_INSERT_JOB, row)
+                job_id = int(cursor.lastrowid or 0)
                 await cursor.close()
-                if existing is not None:
-                    return int(existing["id"])
-            if depends_on is not None:
-                cursor = await conn.execute("SELECT id FROM so_jobs WHERE id = ?", (int(depends_on),))
-                found = await cursor.fetchone()
-                await cursor.close()
-                if found is None:
-                    raise ServiceError(f"depends_on: no job with id {depends_on}")
-            cursor = await conn.execute(
-                "INSERT INTO so_jobs (type, status, priority, params, max_retries, resource, heavy, guardrails,"
-                " dedupe_key, depends_on, created, updated)"
-                " VALUES (:type, 'queued', :priority, :params, :max_retries, :resource, :heavy, :guardrails,"
-                " :dedupe_key, :depends_on, :now, :now)",
-                {
-                    "type": job_type,
-                    "priority": int(priority),
-                    "params": params_json,
-                    "max_retries": retries,
-                    "resource": jtype.resource,
-                    "heavy": int(self.is_heavy(jtype)),
-                    "guardrails": None if overrides is None else json.dumps(overrides),
-                    "dedupe_key": dedupe_key,
-                    "depends_on": depends_on,
-                    "now": now,
-                },
-            )
-            job_id = int(cursor.lastrowid or 0)
-            await cursor.close()
         self.hub.bus.async_fire(
             EVENT_JOB_QUEUED,
             {"job_id": job_id, "type": job_type, "priority": int(priority), "params": params, "attempt": 0},
@@ -574,59 +588,85 @@ class JobQueue:
         return free.get(resource, self.concurrency.get(resource, 1))
 
     async def _schedule_pass(self) -> float | None:
-        """Start what may start; write why the rest waits. Returns when the next timed wake-up is due."""
+        """Start what may start; write why the rest waits. Returns when the next timed wake-up is due.
+
+        Rows are read per resource class with a free slot, a few per slot (most passes start one
+        job), so a pass costs the same with 10 or 10,000 jobs queued. Heavy jobs held by the global
+        guardrails are filtered in SQL and get their reason in one bulk update when the guard changes.
+        """
         if not self._started or self._stopping:
             return None
-        free = self._free_slots()
-        if self.concurrency and all(n <= 0 for n in free.values()) and set(free) >= set(self.concurrency):
-            return None
         now = time.time()
-        next_wake: float | None = None
-        cursor_key: tuple[int, int] | None = None
-        while True:
-            sql = (
-                "SELECT id, type, priority, params, resource, heavy, guardrails, depends_on, next_run_at,"
-                " blocked_reason, attempts, max_retries FROM so_jobs WHERE status = 'queued'"
+        free = self._free_slots()
+        guard_sql = ""
+        default_guard = self.guardrails.reason_for(True, None) if self.guardrails is not None else None
+        if default_guard != self._bulk_guard_reason:
+            await self._bulk_guard_update(default_guard, now)
+        if default_guard is not None:
+            guard_sql = " AND NOT (heavy = 1 AND guardrails IS NULL)"
+        resources = {*self.concurrency, *(t.resource for t in self._types.values())}
+        for resource in sorted(resources):
+            slots = self._slots_for(free, resource)
+            if slots <= 0:
+                continue
+            page = min(_PAGE, 8 + 4 * slots)
+            cursor_key: tuple[int, int] | None = None
+            while slots > 0:
+                sql = (
+                    "SELECT id, type, priority, params, resource, heavy, guardrails, depends_on, next_run_at,"
+                    " blocked_reason, attempts, max_retries FROM so_jobs WHERE status = 'queued' AND resource = ?"
+                    " AND (next_run_at IS NULL OR next_run_at <= ?)" + guard_sql
+                )
+                args: builtins.list[Any] = [resource, now]
+                if cursor_key is not None:
+                    sql += " AND (priority < ? OR (priority = ? AND id > ?))"
+                    args += [cursor_key[0], cursor_key[0], cursor_key[1]]
+                sql += " ORDER BY priority DESC, id LIMIT ?"
+                args.append(page)
+                rows = await self.db.fetchall(sql, args)
+                dep_status = await self._dependency_statuses(rows)
+                for row in rows:
+                    cursor_key = (row["priority"], row["id"])
+                    if slots <= 0:
+                        break
+                    if row["id"] in self._running:
+                        continue
+                    reason, until, fail = self._blocker(row, dep_status, now)
+                    if fail is not None:
+                        await self._fail_unstarted(row, fail)
+                    elif reason is not None:
+                        if reason != row["blocked_reason"] or until != row["next_run_at"]:
+                            await self.db.execute(
+                                "UPDATE so_jobs SET blocked_reason = ?, next_run_at = ?, updated = ?"
+                                " WHERE id = ? AND status = 'queued'",
+                                (reason, until, now, row["id"]),
+                            )
+                    elif await self._start(row):
+                        slots -= 1
+                if len(rows) < page:
+                    break
+                page = _PAGE
+        row = await self.db.fetchone(
+            "SELECT MIN(next_run_at) AS at FROM so_jobs WHERE status = 'queued' AND next_run_at > ?", (now,)
+        )
+        return None if row is None else row["at"]
+
+    async def _bulk_guard_update(self, reason: str | None, now: float) -> None:
+        """Show the global guard's reason on every queued heavy job it holds (and clear it on release)."""
+        self._bulk_guard_reason = reason
+        if reason is None:
+            await self.db.execute(
+                "UPDATE so_jobs SET blocked_reason = NULL, updated = ? WHERE status = 'queued'"
+                " AND blocked_reason LIKE 'guardrail:%'",
+                (now,),
             )
-            args: builtins.list[Any] = []
-            if cursor_key is not None:
-                sql += " AND (priority < ? OR (priority = ? AND id > ?))"
-                args += [cursor_key[0], cursor_key[0], cursor_key[1]]
-            sql += " ORDER BY priority DESC, id LIMIT ?"
-            args.append(_PAGE)
-            rows = await self.db.fetchall(sql, args)
-            if not rows:
-                break
-            dep_status = await self._dependency_statuses(rows)
-            for row in rows:
-                cursor_key = (row["priority"], row["id"])
-                if row["id"] in self._running:
-                    continue
-                next_run = row["next_run_at"]
-                if next_run is not None and next_run > now:
-                    next_wake = next_run if next_wake is None else min(next_wake, next_run)
-                    continue
-                reason, until, fail = self._blocker(row, dep_status, now)
-                if fail is not None:
-                    await self._fail_unstarted(row, fail)
-                    continue
-                if reason is not None:
-                    if until is not None:
-                        next_wake = until if next_wake is None else min(next_wake, until)
-                    if reason != row["blocked_reason"] or until != row["next_run_at"]:
-                        await self.db.execute(
-                            "UPDATE so_jobs SET blocked_reason = ?, next_run_at = ?, updated = ?"
-                            " WHERE id = ? AND status = 'queued'",
-                            (reason, until, now, row["id"]),
-                        )
-                    continue
-                if self._slots_for(free, row["resource"]) <= 0:
-                    continue
-                if await self._start(row):
-                    free[row["resource"]] = self._slots_for(free, row["resource"]) - 1
-            if len(rows) < _PAGE or all(n <= 0 for n in free.values()):
-                break
-        return next_wake
+        else:
+            await self.db.execute(
+                "UPDATE so_jobs SET blocked_reason = ?, updated = ? WHERE status = 'queued' AND heavy = 1"
+                " AND guardrails IS NULL AND (blocked_reason IS NULL OR blocked_reason LIKE 'guardrail:%')",
+                (reason, now),
+            )
+        self._sensors_dirty()
 
     async def _dependency_statuses(self, rows: Iterable[Any]) -> dict[int, str]:
         deps = {row["depends_on"] for row in rows if row["depends_on"] is not None}
@@ -647,7 +687,7 @@ class JobQueue:
             if status in (STATUS_ERROR, STATUS_CANCELED):
                 return None, None, f"dependency job {dep} ended with status {status}"
             if status != STATUS_DONE:
-                return f"waiting for job {dep} ({status})", None, None
+                return _waiting_for(dep), None, None
         if row["type"] not in self._types:
             return f"no runner for job type {row['type']} here (is its integration set up?)", None, None
         heavy = bool(row["heavy"])
