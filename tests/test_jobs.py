@@ -9,17 +9,20 @@ import itertools
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import psutil
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from streamops.core import Hub, ServiceError
-from streamops.jobs import JobContext, JobError, JobType
+from streamops.jobs import JOBS, JobContext, JobError, JobType
 from streamops.jobs.http import add_routes
 from streamops.recorder import DATABASE
+from tests.helpers_api import api_hub, bearer
 from tests.helpers_jobs import (
     EventLog,
     fast_config,
@@ -497,3 +500,25 @@ async def test_stop_requeues_running_jobs_without_using_an_attempt(db_hub: Hub) 
     job = await queue.get(job_id)
     assert job["status"] == "queued" and job["attempts"] == 0 and job["worker"] is None
     assert job["blocked_reason"] == "interrupted by shutdown; resumes at the next start"
+
+
+async def test_routes_on_the_real_http_component_with_token_and_metrics(tmp_path: Path) -> None:
+    async def setup(hub: Hub) -> None:
+        queue = await setup_jobs(hub, fast_config(), start=False)
+        queue.register_type(JobType("test.noop", _noop))
+
+    async with api_hub(tmp_path, setup=setup) as api:
+        queue = api.hub.data[JOBS]
+        job_id = await queue.submit("test.noop", {"n": 7})
+        await queue.wait(job_id, timeout=5)
+        async with aiohttp.ClientSession() as anonymous:
+            async with anonymous.get(f"{api.base_url}/api/jobs") as resp:
+                assert resp.status == 401
+        async with aiohttp.ClientSession(headers=bearer(api.token)) as session:
+            async with session.get(f"{api.base_url}/api/jobs/{job_id}") as resp:
+                assert resp.status == 200 and (await resp.json())["result"]["echo"] == {"n": 7}
+            async with session.post(f"{api.base_url}/api/jobs/{job_id}/retry") as resp:
+                assert resp.status == 409 and "only failed, canceled" in (await resp.json())["message"]
+            async with session.get(f"{api.base_url}/metrics") as resp:
+                text = await resp.text()
+        assert "streamops_jobs_running 0" in text and "streamops_guardrails_engaged 0" in text
