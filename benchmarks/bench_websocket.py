@@ -10,11 +10,11 @@ state machine, no auth, no bounds. The ratio StreamOps/bare is the cost of every
 
 Clients run in a separate process (one asyncio loop, 100 connections) so the server's loop is
 measured, not the client's; timestamps use CLOCK_MONOTONIC (time.perf_counter), shared by both
-processes on Linux. Changes are paced (default 500/s, bursts every 10 ms) so latency means
+processes on Linux. Changes are paced (default 250/s, bursts every 10 ms) so latency means
 latency, not queue drain time. Server CPU time (process time of the serving process) is printed
 too: unlike latency it does not depend on what else the machine is running.
 
-Run: .venv/bin/python benchmarks/bench_websocket.py [--clients 100] [--changes 10000] [--rate 500]
+Run: .venv/bin/python benchmarks/bench_websocket.py [--clients 100] [--changes 10000] [--rate 250]
 """
 
 from __future__ import annotations
@@ -305,5 +305,5 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--changes", type=int, default=10_000)
-    parser.add_argument("--rate", type=float, default=500.0, help="state changes per second")
+    parser.add_argument("--rate", type=float, default=250.0, help="state changes per second")
     asyncio.run(main(parser.parse_args()))
