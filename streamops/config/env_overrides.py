@@ -146,6 +146,9 @@ _SIMPLE: dict[str, tuple[tuple[str, ...], str, Callable[[str, str], Any], bool]]
     "DB_PATH": (("recorder",), "db_path", _text, False),
     "CACHE_DIR": (("streamops",), "cache_dir", _text, False),
     "THUMBS_DIR": (("streamops",), "thumbs_dir", _text, False),
+    # The container's entrypoint contract: the hub listens on 127.0.0.1 unless told otherwise
+    # (`-e STREAMOPS_BIND=0.0.0.0` with `-p 127.0.0.1:7767:7767`, docs/container.md).
+    "STREAMOPS_BIND": (("http",), "server_host", _text, False),
 }
 ENV_VARIABLES = ("OBS_WS_URL", *_SIMPLE)
 
