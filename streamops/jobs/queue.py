@@ -82,6 +82,15 @@ _RECOVERY_STEP_TIMEOUT = 120.0
 _USER_PAUSED_REASON = "paused by user"
 
 
+def _live_python(pid: int) -> bool:
+    """A running Python process with this pid (another hub), not a recycled pid of something else."""
+    try:
+        proc = psutil.Process(pid)
+        return proc.status() != psutil.STATUS_ZOMBIE and "python" in proc.name().lower()
+    except psutil.Error:
+        return False
+
+
 def _short(message: str, limit: int = 160) -> str:
     line = message.strip().splitlines()[-1] if message.strip() else message
     return line if len(line) <= limit else line[: limit - 1] + "…"
@@ -474,26 +483,31 @@ class JobQueue:
     # recovery
     # ============================================================================================
     async def _recover(self) -> None:
-        """Put back what a crashed or killed hub on this host left in flight."""
+        """Put back what a crashed or killed hub left in flight.
+
+        Only one hub uses a database, and every `worker` value is written by a hub's own queue
+        (remote executions are labelled `label@host:pid` of the hub that dispatched them), so any
+        in-flight row at start belongs to a dead predecessor — also when the host name changed (a
+        recreated container). The one exception is a live hub process on this host still using the
+        file: its rows are left alone.
+        """
         host = socket.gethostname()
         rows = await self.db.fetchall(
             "SELECT * FROM so_jobs WHERE worker IS NOT NULL OR status = 'running' ORDER BY id"
         )
         for row in rows:
             worker = row["worker"]
+            same_host = True
             if worker is not None:
                 _label, owner_host, owner_pid = split_worker(worker)
-                if owner_host != host:
-                    continue  # another machine's worker owns it (remote workers)
-                if owner_pid.isdigit() and int(owner_pid) != os.getpid() and psutil.pid_exists(int(owner_pid)):
-                    try:
-                        if "python" in psutil.Process(int(owner_pid)).name().lower():
-                            _LOGGER.warning("Job %s is owned by live process %s; leaving it", row["id"], owner_pid)
-                            continue
-                    except psutil.Error:
-                        pass
+                same_host = owner_host == host
+                if same_host and owner_pid.isdigit() and int(owner_pid) != os.getpid():
+                    if _live_python(int(owner_pid)):
+                        _LOGGER.warning("Job %s is owned by live process %s; leaving it", row["id"], owner_pid)
+                        continue
             job = row_to_dict(row)
-            self._kill_orphans(job)
+            if same_host:
+                self._kill_orphans(job)  # pids mean nothing on another host (or in another container)
             jtype = self._types.get(job["type"])
             if jtype is not None and jtype.cleanup is not None:
                 await self._call_cleanup(jtype, job)
@@ -520,8 +534,9 @@ class JobQueue:
                     continue
                 # An interruption is not the job's fault: it does not use up a retry.
                 await self.db.execute(
+                    # A pending CLI request (e.g. cancel) stays: the reconcile loop applies it after start.
                     "UPDATE so_jobs SET status = 'queued', attempts = MAX(attempts - 1, 0), worker = NULL,"
-                    " pids = NULL, request = NULL, blocked_reason = :reason, updated = :now WHERE id = :id",
+                    " pids = NULL, blocked_reason = :reason, updated = :now WHERE id = :id",
                     {"id": job["id"], "now": now, "reason": "requeued after an unclean stop"},
                 )
                 _LOGGER.warning("Job %s (%s) was interrupted by a crash; requeued", job["id"], job["type"])
