@@ -7,8 +7,10 @@ const CSS = `
 .assets-head h1 { margin: 0 0 8px; }
 .assets-count { color: var(--muted); }
 .assets-toolbar { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; margin-bottom: 8px; }
-.assets-toolbar input[type=search] { flex: 1 1 240px; min-width: 200px; font-size: 15px; }
-.assets-toolbar select, .assets-toolbar input { max-width: 150px; }
+.assets-toolbar input[type=search] { flex: 1 1 220px; min-width: 180px; font-size: 15px; }
+.assets-toolbar select, .assets-toolbar input { max-width: 130px; }
+.assets-toolbar input[type=date] { max-width: 132px; }
+.detail-actions a.button { text-decoration: none; }
 .assets-toolbar label { display: inline-flex; gap: 4px; align-items: center; color: var(--muted); }
 .assets-body { flex: 1; display: flex; gap: 10px; min-height: 0; }
 .assets-scroll { flex: 1; overflow-y: auto; overflow-x: hidden; border: 1px solid var(--border); border-radius: 8px;

@@ -48,7 +48,7 @@ class AssetsPage extends PageElement {
     this.search = h('input', {
       type: 'search',
       id: 'asset-search',
-      placeholder: 'Search recordings — three letters find a file  ( / )',
+      placeholder: 'Search — 3 letters find a file  (/)',
       'aria-label': 'Search assets',
       autocomplete: 'off',
       value: initial.get('q') || '',

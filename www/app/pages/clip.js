@@ -32,7 +32,7 @@ class ClipPage extends PageElement {
     this.outPoint = null;
 
     this.picker = this.buildPicker();
-    this.title = h('span', { class: 'muted' });
+    this.titleEl = h('span', { class: 'muted' });
     this.video = h('video', { controls: true, preload: 'metadata', playsinline: true, 'aria-label': 'Recording' });
     this.canvas = h('canvas', { class: 'clip-timeline', 'aria-label': 'Timeline: click to seek, drag to select a range' });
     this.inOut = { in: h('output', { id: 'clip-in' }, '—'), out: h('output', { id: 'clip-out' }, '—'), len: h('output', {}, '—') };
@@ -45,7 +45,7 @@ class ClipPage extends PageElement {
 
     render(
       this,
-      h('div', { class: 'clip-top' }, h('h1', {}, 'Clip Assist'), this.picker.el, this.title),
+      h('div', { class: 'clip-top' }, h('h1', {}, 'Clip Assist'), this.picker.el, this.titleEl),
       h(
         'div',
         { class: 'clip-main' },
@@ -220,8 +220,8 @@ class ClipPage extends PageElement {
     this.batch = [];
     this.renderBatch();
     this.showRange();
-    this.title.textContent = `${asset.name} · ${formatDuration(asset.duration)} · ${formatBytes(asset.size)}`;
-    this.title.title = asset.path;
+    this.titleEl.textContent = `${asset.name} · ${formatDuration(asset.duration)} · ${formatBytes(asset.size)}`;
+    this.titleEl.title = asset.path;
     this.video.src = fileUrl(this.hub, id);
     this.timeline.set({ duration: asset.duration || 0, peaks: null, cuts: [], markers: [], batch: [], inPoint: null, outPoint: null, playhead: 0 });
     const answer = await this.hub.api('GET', `/api/assets/derivatives?ids=${id}`).catch(() => ({}));
