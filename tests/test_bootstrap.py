@@ -15,7 +15,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from mqtt_broker import free_port
+
+from tests.mqtt_broker import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "config"

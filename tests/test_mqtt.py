@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mqtt_broker import Broker, MqttProbe, mosquitto
-from waiting import wait_until
 
 from integrations.mqtt import CONFIG_SCHEMA, MQTT, async_setup
 from integrations.mqtt.discovery import REQUIRED_KEYS
 from integrations.mqtt.trigger import TRIGGERS
 from streamops.core import Hub, ServiceCall, SupportsResponse
 from streamops.helpers.trigger_platform import TriggerInfo
+from tests.mqtt_broker import Broker, MqttProbe, mosquitto
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(90)
 
