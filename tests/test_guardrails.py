@@ -272,3 +272,19 @@ async def test_explicit_enabled_wins_over_the_restored_switch_state(hub: Hub) ->
     queue = await setup_jobs(hub, fast_config(guardrails={"enabled": "true"}))
     assert queue.guardrails is not None and queue.guardrails.enabled is True
     assert hub.states.get("switch.guardrails").state == "on"
+
+
+async def test_config_can_make_a_type_light_or_turn_off_the_recording_guard(db_hub: Hub) -> None:
+    queue = await setup_jobs(db_hub, fast_config(heavy={"media.thumbnail": False}))
+    queue.register_type(JobType("media.thumbnail", _noop, heavy=True))
+    db_hub.states.async_set(RECORDING, "on")
+    job = await queue.wait(await queue.submit("media.thumbnail", {}), timeout=2)
+    assert job["status"] == "done" and job["heavy"] is False
+
+
+async def test_pause_when_recording_false_from_an_env_style_string(hub: Hub) -> None:
+    queue = await setup_jobs(hub, fast_config(guardrails={"pause_when_recording": "false"}))
+    queue.register_type(JobType("media.proxy", _noop))
+    hub.states.async_set(RECORDING, "on")
+    assert (await queue.wait(await queue.submit("media.proxy", {}), timeout=2))["status"] == "done"
+    assert hub.states.get("binary_sensor.guardrail_recording").attributes["reason"] == "pause_when_recording is false"
