@@ -33,10 +33,15 @@ async def add_session(hub: Hub, started: float, ended: float | None, game: str |
     )
 
 
+_STATE_IDS = iter(range(10**9, 2 * 10**9))
+
+
 async def add_state(hub: Hub, entity_id: str, state: str, at: float, attributes: dict[str, Any] | None = None) -> None:
+    """A history row (ids far above the ones the running recorder hands out, so they never collide)."""
     await hub.data[DATABASE].execute(
-        "INSERT INTO so_states (entity_id, state, attributes, last_changed, last_updated) VALUES (?, ?, ?, ?, ?)",
-        (entity_id, state, json.dumps(attributes or {}), at, at),
+        "INSERT INTO so_states (state_id, entity_id, state, attributes, last_changed, last_updated)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (next(_STATE_IDS), entity_id, state, json.dumps(attributes or {}), at, at),
     )
 
 
