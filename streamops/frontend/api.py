@@ -84,6 +84,19 @@ def register_api_routes(app: web.Application, hub: Hub, settings: SettingsManage
             raise JsonError(404, f"no live token with id {raw}", "not_found")
         return json_response({"revoked": int(raw)})
 
+    async def session(request: web.Request) -> web.Response:
+        """Whether this browser has a valid session — 200 either way, so the login page makes no
+        failed request (a 401 would be a console error on every first visit)."""
+        from ..api import HTTP
+        from ..api.security import authenticate
+
+        info = await authenticate(hub.data[HTTP], request)
+        body: dict[str, object] = {"authenticated": info is not None}
+        if info is not None:
+            body.update(name=info.name, kind=info.kind)
+        return json_response(body)
+
+    app.router.add_get("/auth/session", session)
     app.router.add_get("/api/settings", get_settings)
     app.router.add_put("/api/settings", put_settings)
     app.router.add_get("/api/tokens", get_tokens)

@@ -46,10 +46,10 @@ function storedTheme() {
 
 // -- login -----------------------------------------------------------------------------------
 async function isLoggedIn() {
-  const response = await fetch('/api/', { credentials: 'same-origin' });
-  if (response.status === 401) return false;
+  // /auth/session answers 200 with or without a session (no failed request on the login page).
+  const response = await fetch('/auth/session', { credentials: 'same-origin', cache: 'no-store' });
   if (!response.ok) throw new Error(`the hub answered HTTP ${response.status}`);
-  return true;
+  return (await response.json()).authenticated;
 }
 
 function showLogin(message = '') {

@@ -183,11 +183,13 @@ class AutomationsPage extends PageElement {
     try {
       if (id) await this.hub.api('PUT', `/api/automations/${encodeURIComponent(id)}`, result.data);
       else await this.hub.api('POST', '/api/automations', result.data);
-      status.textContent = 'saved';
       toast('Automation saved', 'ok');
-      await this.refreshList();
       const newId = id || result.data.id;
-      if (newId) await this.select(newId, 'yaml');
+      await this.refreshList();
+      if (!id && newId) await this.select(newId, 'yaml');
+      else if (newId) this.current = await this.hub.api('GET', `/api/automations/${encodeURIComponent(newId)}`);
+      status.textContent = 'saved';
+      status.className = 'ok';
     } catch (err) {
       const errors = (err.body?.errors || [err.message]).map(parseError);
       editor.setErrors(errors.map((e) => ({ line: e.file === 'editor.yaml' ? e.line : null, message: e.file ? `${e.file}:${e.line}: ${e.message}` : e.message })));

@@ -5,6 +5,10 @@ import { PageElement, h, render, copyText, toast } from '../util.js';
 class OverlaysPage extends PageElement {
   async setup() {
     let overlays;
+    if (this.hub.config && !(this.hub.config.components || []).includes('overlays')) {
+      render(this, h('h1', {}, 'Overlays'), h('p', { class: 'muted', id: 'overlays-missing' }, 'The overlays integration is not set up: add overlays: (directory: overlays) to configuration.yaml — docs/overlays.md.'));
+      return;
+    }
     try {
       overlays = await this.hub.api('GET', '/api/overlays');
     } catch (err) {
