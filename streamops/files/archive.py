@@ -34,6 +34,11 @@ def members(source: Path) -> list[tuple[Path, str]]:
             path = Path(root) / name
             if ".streamops-tmp" in name:
                 continue
+            if path.is_symlink():
+                # zipfile would store the link's target: a link to ~/.ssh/id_rsa planted in a drive
+                # folder must not copy that file into an archive (tar stores links, which then fail
+                # verification anyway). Only the folder's own files are archived.
+                continue
             found.append((path, str(Path(source.name) / path.relative_to(source))))
     return found
 
@@ -86,6 +91,7 @@ async def run_archive(ctx: Any) -> dict[str, Any]:
     output.parent.mkdir(parents=True, exist_ok=True)
     check_free_space(output.parent, total, "archive")
     temp = temp_path_for(output)
+    remove_quietly(temp)  # a stale temporary, or a symlink planted at its name, is never written through
     stop = threading.Event()
     ctx.progress(None, message=f"archiving {len(items)} file(s)")
     future = asyncio.get_running_loop().run_in_executor(None, _write, fmt, params["compression"], items, temp, stop)

@@ -63,8 +63,11 @@ async def build_sidecar(hub: Hub, media: Path, extra: dict[str, Any]) -> dict[st
 
 def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
     temp = temp_path_for(path)
+    # The temporary sits in a user-writable drive folder: remove whatever is at its name and create it
+    # exclusively, so a symlink planted there is never followed to a file outside the drives.
+    remove_quietly(temp)
     try:
-        with open(temp, "w", encoding="utf-8") as handle:
+        with open(temp, "x", encoding="utf-8") as handle:
             json.dump(data, handle, indent=2, ensure_ascii=False, default=str)
             handle.flush()
             os.fsync(handle.fileno())

@@ -51,7 +51,8 @@ def read_journal(path: Path) -> dict[str, Any] | None:
 
 def write_journal(path: Path, data: dict[str, Any]) -> None:
     temp = path.with_name(path.name + ".tmp")
-    with open(temp, "w", encoding="utf-8") as handle:
+    remove_quietly(temp)  # exclusive create below: a symlink planted at this name is never followed
+    with open(temp, "x", encoding="utf-8") as handle:
         json.dump(data, handle)
         handle.flush()
         os.fsync(handle.fileno())
@@ -71,7 +72,8 @@ def copy_hashing(
 ) -> str:
     """Copy while hashing what was read; fsync before returning. Blocks while paused."""
     digest = xxhash.xxh64()
-    with open(source, "rb", buffering=0) as src, open(temp, "wb", buffering=0) as dst:
+    # "xb": the caller removed any stale temporary; a link appearing at its name is an error, not a target.
+    with open(source, "rb", buffering=0) as src, open(temp, "xb", buffering=0) as dst:
         while True:
             while paused() and not stop.is_set():
                 time.sleep(0.05)

@@ -59,8 +59,15 @@ def _inside(path: Path, root: Path) -> bool:
     return resolved == base or base in resolved.parents
 
 
+def _no_nul(path: str | os.PathLike[str], what: str) -> None:
+    """The OS cannot name a file with a NUL byte; without this, resolve() raises a bare ValueError."""
+    if "\x00" in os.fspath(path):
+        raise PathNotAllowed(f"{what} contains a NUL byte: {os.fspath(path)!r}")
+
+
 def check_source(hub: Hub, path: str | os.PathLike[str], what: str = "source") -> Path:
     """An absolute, allowed path to an existing file (or folder)."""
+    _no_nul(path, what)
     target = Path(path).expanduser()
     if not target.is_absolute():
         raise PathNotAllowed(f"{what} must be an absolute path, got {str(path)!r}")
@@ -75,6 +82,7 @@ def check_destination(
     hub: Hub, path: str | os.PathLike[str], what: str = "destination", derivative: bool = False
 ) -> Path:
     """An absolute path inside the drives (derivatives may also go to the thumbs/cache dirs)."""
+    _no_nul(path, what)
     target = Path(path).expanduser()
     if not target.is_absolute():
         raise PathNotAllowed(f"{what} must be an absolute path, got {str(path)!r}")
