@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import aiohttp
@@ -180,12 +181,14 @@ async def test_every_page_renders_at_1280x720_without_console_errors(tmp_path: P
     out.mkdir(parents=True, exist_ok=True)
     async with dashboard_hub(tmp_path) as dh:
         dh.hub.states.async_set("sensor.gpu_percent", "23", {"unit_of_measurement": "%", "friendly_name": "GPU"})
-        make_video(dh.recordings / "sample.mkv", duration=1.0)
         page, console = await new_page(browser)
         await login(page, dh.base_url, dh.token)
         for name in PAGES:
+            started = time.monotonic()
             await goto_route(page, name)
+            await page.wait_for_function(f"() => document.querySelector('so-page-{name}').childElementCount > 0")
             await page.wait_for_load_state("networkidle")
+            print(f"{name}: {time.monotonic() - started:.2f} s")
             if name == "drives":
                 await page.fill("#probe-path", str(dh.recordings))
                 await page.click("#probe-run")
