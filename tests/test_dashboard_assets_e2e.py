@@ -81,6 +81,22 @@ async def test_search_scrub_favourite_and_media_routes(tmp_path: Path) -> None:
             )
             await page.uncheck("so-page-assets input[type=checkbox]")
             await page.wait_for_function(f"() => ({TILE_NAMES})().length === 4", timeout=5000)
+            # The dashboard's `assets` card: the newest recordings, and a clear error for a bad config.
+            await page.evaluate(
+                """async () => {
+                  const cards = await import('/cards/index.js');
+                  const good = await cards.createCard({type: 'assets', limit: 2}, window.hub);
+                  const bad = await cards.createCard({type: 'assets', limit: 0}, window.hub);
+                  good.id = 'card-ok'; bad.id = 'card-bad';
+                  document.body.append(good, bad);
+                }"""
+            )
+            await page.wait_for_function("() => document.querySelectorAll('#card-ok .asset-tile').length === 2")
+            assert "limit" in await page.text_content("#card-bad")
+            await page.evaluate(
+                "() => { document.querySelector('#card-ok').remove(); document.querySelector('#card-bad').remove(); }"
+            )
+
             await page.click("so-page-assets .asset-tile")
             await page.wait_for_selector("so-page-assets .asset-detail h2", timeout=5000)
             await page.mouse.move(0, 0)
