@@ -52,7 +52,7 @@ def _stand_in_services(hub: Hub) -> list[ServiceCall]:
         if call.domain == "switch":
             hub.states.async_set(call.data["entity_id"], "on" if call.service == "turn_on" else "off")
         if call.service == "set_scene":
-            hub.states.async_set("sensor.obs_scene", call.data["scene_name"], {"scenes": ["Gameplay", "BRB"]})
+            hub.states.async_set("sensor.obs_scene", call.data["scene"], {"scenes": ["Gameplay", "BRB"]})
         return {"ok": True}
 
     for domain, service in (

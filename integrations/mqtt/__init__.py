@@ -11,7 +11,6 @@ from typing import Any
 import voluptuous as vol
 
 from streamops.core import Hub, HubKey, ServiceCall
-from streamops.templates import Template, is_template_string
 
 from .bridge import MqttBridge
 
@@ -40,6 +39,32 @@ EXPOSE_SCHEMA = vol.Schema(
     }
 )
 
+DEFAULT_ALLOWED_SERVICES = (
+    "obs.start_record",
+    "obs.stop_record",
+    "obs.toggle_record",
+    "obs.set_scene",
+    "obs.save_replay",
+    "obs.start_stream",
+    "obs.stop_stream",
+    "obs.set_input_mute",
+    "obs.add_marker",
+    "obs.set_game",
+    "obs.reconnect",
+    "overlay.*",
+    "automation.trigger",
+    "automation.turn_on",
+    "automation.turn_off",
+    "automation.toggle",
+    "switch.turn_on",
+    "switch.turn_off",
+    "switch.toggle",
+    "jobs.pause",
+    "jobs.resume",
+    "drives.rescan",
+    "mqtt.publish",
+)
+
 CONFIG_SCHEMA = vol.Schema(
     {
         vol.Optional("broker", default="127.0.0.1"): str,
@@ -55,6 +80,12 @@ CONFIG_SCHEMA = vol.Schema(
         vol.Optional("discovery", default=True): bool,
         vol.Optional("stale_clear_delay", default=5.0): vol.All(vol.Coerce(float), vol.Range(min=0, max=600)),
         vol.Optional("expose", default={}): EXPOSE_SCHEMA,
+        # Which services `streamops/service/<domain>/<service>` and `request/call_service` may call
+        # (globs; ["*"] for any). Anyone who can publish to the broker gets these, so the default is
+        # what a Stream Deck needs — never shell.run, files.*, media.* or the raw obs.request.
+        vol.Optional("allowed_services", default=list(DEFAULT_ALLOWED_SERVICES)): [
+            vol.All(str, vol.Match(r"^[a-z0-9_*?]+\.[a-z0-9_*?]+$|^\*$", msg="expected domain.service (globs allowed)"))
+        ],
     }
 )
 
@@ -73,9 +104,11 @@ async def async_setup(hub: Hub, config: dict[str, Any]) -> bool:
     hub.data[MQTT] = bridge
 
     async def publish(call: ServiceCall) -> dict[str, Any]:
+        # Not rendered again here: an automation's `data:` is rendered by the script engine before
+        # the call, so a second render would run template text that arrived as data (a chat message,
+        # an MQTT payload in `trigger.payload`) — template injection. Callers over the API/MQTT send
+        # plain payloads, as with Home Assistant's REST API.
         payload = call.data["payload"]
-        if isinstance(payload, str) and is_template_string(payload):
-            payload = Template(payload, hub).render({}, parse_result=False)
         if isinstance(payload, dict | list):
             payload = json.dumps(payload)
         text = "" if payload is None else str(payload)

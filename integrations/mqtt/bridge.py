@@ -177,6 +177,14 @@ class MqttBridge:
             self._clear(topic)
 
     # -- MQTT → hub ------------------------------------------------------------------------------
+    def _check_allowed(self, domain: str, service: str) -> None:
+        """Free-form service calls from the broker only reach `allowed_services` (unknown ones are left
+        to the registry, whose "not available" error is the clearer answer)."""
+        name = f"{domain}.{service}".lower()  # the registry is case-insensitive: SHELL/run is shell.run
+        allowed = self.config.get("allowed_services", ["*"])
+        if self.hub.services.has_service(domain, service) and not glob_match(allowed, name):
+            raise CommandError(f"{name} is not allowed over MQTT (add it to mqtt: allowed_services)")
+
     async def _call(self, domain: str, service: str, data: dict[str, Any], want_response: bool = False) -> Any:
         self.commands_handled += 1
         context = Context(user_id="mqtt")
@@ -201,7 +209,7 @@ class MqttBridge:
             if not self.exposed(entity_id) or self.hub.states.get(entity_id) is None:
                 raise CommandError(f"unknown or unexposed entity {entity_id}")
             if entity_id == "sensor.obs_scene":
-                await self._call("obs", "set_scene", {"scene_name": command})
+                await self._call("obs", "set_scene", {"scene": command})  # obs.set_scene's field
             elif domain in ("switch", "automation"):
                 if command.lower() not in ("on", "off"):
                     raise CommandError(f"expected 'on' or 'off', got {command[:40]!r}")
@@ -228,6 +236,7 @@ class MqttBridge:
         error_topic = f"{message.topic}/error"
         try:
             data = self._json_object(message.payload)
+            self._check_allowed(domain, service)
             response = await self._call(domain, service, data, want_response=True)
         except (CommandError, ServiceError) as err:
             self._publish_error(error_topic, str(err), message.payload)
@@ -271,6 +280,7 @@ class MqttBridge:
             data = body.get("data", {})
             if not isinstance(data, dict):
                 raise CommandError("'data' must be an object")
+            self._check_allowed(domain, service)
             return await self._call(domain, service, data, want_response=True)
         raise CommandError(f"unknown request {command!r} (known: health, get_state, get_states, call_service)")
 
