@@ -6,6 +6,8 @@ matters is the per-job overhead in milliseconds next to the seconds-to-minutes a
 
 Cases (same run, same machine):
 - baseline: `await run(ctx)` 1,000 times;
+- journal floor: the three committed writes a durable job needs at least (insert, mark running,
+  mark done) through the same Database, 1,000 times — what any SQLite-journaled queue pays;
 - sequential: submit one, wait for it, next (latency of one job through the queue);
 - batch cpu=1 / cpu=4: submit 1,000, then wait for all (throughput with 1 and 4 slots).
 
@@ -50,6 +52,24 @@ async def bench_direct(n: int, queue: JobQueue) -> float:
     return time.perf_counter() - start
 
 
+async def bench_journal_floor(n: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        hub, queue = await make_queue(tmp, 1)
+        db = queue.db
+        start = time.perf_counter()
+        for i in range(n):
+            now = time.time()
+            job_id = await db.execute(
+                "INSERT INTO so_jobs (type, params, created, updated) VALUES ('bench.floor', ?, ?, ?)",
+                (f'{{"i": {i}}}', now, now),
+            )
+            await db.execute("UPDATE so_jobs SET status = 'running', started = ? WHERE id = ?", (now, job_id))
+            await db.execute("UPDATE so_jobs SET status = 'done', result = '{}' WHERE id = ?", (job_id,))
+        elapsed = time.perf_counter() - start
+        await hub.async_stop()
+        return elapsed
+
+
 async def bench_sequential(n: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         hub, queue = await make_queue(tmp, 1)
@@ -81,17 +101,20 @@ async def main() -> None:
         hub, queue = await make_queue(tmp, 1)
         direct = await bench_direct(n, queue)
         await hub.async_stop()
+    floor = await bench_journal_floor(n)
     sequential = await bench_sequential(n)
     print(f"baseline: {n:,} direct runner calls: {direct * 1e3:.2f} ms ({direct / n * 1e6:.2f} us each)")
+    print(f"journal floor: {n:,} x (insert, update, update) committed: {floor:.3f} s ({floor / n * 1e3:.2f} ms each)")
     print(
         f"sequential: {n:,} x (submit, wait): {sequential:.3f} s -> {sequential / n * 1e3:.2f} ms per job,"
-        f" ratio {sequential / direct:,.0f}x the direct calls"
+        f" ratio {sequential / direct:,.0f}x the direct calls, {sequential / floor:.2f}x the journal floor"
     )
     for slots in (1, 4):
         submitted, total = await bench_batch(n, slots)
         print(
             f"batch cpu={slots}: submit {n:,} in {submitted:.3f} s, all done after {total:.3f} s"
             f" -> {total / n * 1e3:.2f} ms per job, {n / total:,.0f} jobs/s, ratio {total / direct:,.0f}x"
+            f" the direct calls, {total / floor:.2f}x the journal floor"
         )
 
 

@@ -157,6 +157,9 @@ class JobQueue:
         self._sensor_dirty = False
         self._last_sensor = 0.0
         self._bulk_guard_reason: str | None = None
+        # True while some queued job may have a future next_run_at (backoff, active hours), so
+        # passes look up the next wake-up time only then. Start-up assumes there may be.
+        self._timed = True
 
     # ============================================================================================
     # public API
@@ -605,8 +608,8 @@ class JobQueue:
     async def _schedule_pass(self) -> float | None:
         """Start what may start; write why the rest waits. Returns when the next timed wake-up is due.
 
-        Rows are read per resource class with a free slot, a few per slot (most passes start one
-        job), so a pass costs the same with 10 or 10,000 jobs queued. Heavy jobs held by the global
+        Only rows of resource classes with a free slot are read, a few per slot (most passes start
+        one job), so a pass costs the same with 10 or 10,000 jobs queued. Heavy jobs held by the global
         guardrails are filtered in SQL and get their reason in one bulk update when the guard changes.
         """
         if not self._started or self._stopping:
@@ -620,51 +623,56 @@ class JobQueue:
         if default_guard is not None:
             guard_sql = " AND NOT (heavy = 1 AND guardrails IS NULL)"
         resources = {*self.concurrency, *(t.resource for t in self._types.values())}
-        for resource in sorted(resources):
-            slots = self._slots_for(free, resource)
-            if slots <= 0:
-                continue
-            page = min(_PAGE, 8 + 4 * slots)
-            cursor_key: tuple[int, int] | None = None
-            while slots > 0:
-                sql = (
-                    "SELECT id, type, priority, params, resource, heavy, guardrails, depends_on, next_run_at,"
-                    " blocked_reason, attempts, max_retries FROM so_jobs WHERE status = 'queued' AND resource = ?"
-                    " AND (next_run_at IS NULL OR next_run_at <= ?)" + guard_sql
-                )
-                args: builtins.list[Any] = [resource, now]
-                if cursor_key is not None:
-                    sql += " AND (priority < ? OR (priority = ? AND id > ?))"
-                    args += [cursor_key[0], cursor_key[0], cursor_key[1]]
-                sql += " ORDER BY priority DESC, id LIMIT ?"
-                args.append(page)
-                rows = await self.db.fetchall(sql, args)
-                dep_status = await self._dependency_statuses(rows)
-                for row in rows:
-                    cursor_key = (row["priority"], row["id"])
-                    if slots <= 0:
-                        break
-                    if row["id"] in self._running:
-                        continue
-                    reason, until, fail = self._blocker(row, dep_status, now)
-                    if fail is not None:
-                        await self._fail_unstarted(row, fail)
-                    elif reason is not None:
-                        if reason != row["blocked_reason"] or until != row["next_run_at"]:
-                            await self.db.execute(
-                                "UPDATE so_jobs SET blocked_reason = ?, next_run_at = ?, updated = ?"
-                                " WHERE id = ? AND status = 'queued'",
-                                (reason, until, now, row["id"]),
-                            )
-                    elif await self._start(row):
-                        slots -= 1
-                if len(rows) < page:
-                    break
-                page = _PAGE
+        open_classes = {res for res in resources if self._slots_for(free, res) > 0}
+        page = min(_PAGE, 8 + 4 * sum(self._slots_for(free, res) for res in open_classes))
+        cursor_key: tuple[int, int] | None = None
+        while open_classes:
+            marks = ", ".join("?" * len(open_classes))
+            sql = (
+                "SELECT id, type, priority, params, resource, heavy, guardrails, depends_on, next_run_at,"
+                f" blocked_reason, attempts, max_retries FROM so_jobs WHERE status = 'queued' AND resource IN ({marks})"
+                " AND (next_run_at IS NULL OR next_run_at <= ?)" + guard_sql
+            )
+            args: builtins.list[Any] = [*sorted(open_classes), now]
+            if cursor_key is not None:
+                sql += " AND (priority < ? OR (priority = ? AND id > ?))"
+                args += [cursor_key[0], cursor_key[0], cursor_key[1]]
+            sql += " ORDER BY priority DESC, id LIMIT ?"
+            args.append(page)
+            rows = await self.db.fetchall(sql, args)
+            dep_status = await self._dependency_statuses(rows)
+            for row in rows:
+                cursor_key = (row["priority"], row["id"])
+                resource = row["resource"]
+                if resource not in open_classes or row["id"] in self._running:
+                    continue
+                reason, until, fail = self._blocker(row, dep_status, now)
+                if fail is not None:
+                    await self._fail_unstarted(row, fail)
+                elif reason is not None:
+                    if until is not None:
+                        self._timed = True
+                    if reason != row["blocked_reason"] or until != row["next_run_at"]:
+                        await self.db.execute(
+                            "UPDATE so_jobs SET blocked_reason = ?, next_run_at = ?, updated = ?"
+                            " WHERE id = ? AND status = 'queued'",
+                            (reason, until, now, row["id"]),
+                        )
+                elif await self._start(row):
+                    free[resource] = self._slots_for(free, resource) - 1
+                    if free[resource] <= 0:
+                        open_classes.discard(resource)
+            if len(rows) < page:
+                break
+            page = _PAGE
+        if not self._timed:
+            return None
         row = await self.db.fetchone(
             "SELECT MIN(next_run_at) AS at FROM so_jobs WHERE status = 'queued' AND next_run_at > ?", (now,)
         )
-        return None if row is None else row["at"]
+        at = None if row is None else row["at"]
+        self._timed = at is not None  # set again whenever a next_run_at is written
+        return at
 
     async def _bulk_guard_update(self, reason: str | None, now: float) -> None:
         """Show the global guard's reason on every queued heavy job it holds (and clear it on release)."""
@@ -811,10 +819,11 @@ class JobQueue:
         except (TypeError, ValueError) as err:
             await self._end_failed(rj, f"runner returned a result that is not JSON-serialisable: {err}", retry=False)
             return
-        await self.db.execute(
+        # RETURNING: the finished row for the waiters comes with the write (no second round trip).
+        rows = await self.db.fetchall(
             "UPDATE so_jobs SET status = 'done', result = :result, error = NULL, progress = 100, eta = 0,"
             " finished = :now, updated = :now, worker = NULL, pids = NULL, blocked_reason = NULL, request = NULL"
-            " WHERE id = :id",
+            " WHERE id = :id RETURNING *",
             {"id": rj.job_id, "now": now, "result": result_json},
         )
         self.hub.bus.async_fire(
@@ -827,7 +836,8 @@ class JobQueue:
                 "duration": round(time.monotonic() - rj.started_monotonic, 3),
             },
         )
-        await self._resolve_id(rj.job_id)
+        if rows:
+            self._resolve(row_to_dict(rows[0]))
 
     async def _end_failed(self, rj: _Running, message: str, *, retry: bool) -> None:
         await self._call_cleanup(rj.job_type, {"id": rj.job_id, "type": rj.job_type.name, "params": rj.ctx.params})
@@ -837,6 +847,7 @@ class JobQueue:
             delay = backoff_delay(attempt, self.retry_backoff, self.retry_backoff_max)
             next_at = now + delay
             reason = f"retry {attempt}/{rj.max_retries} in {delay:g} s after error: {_short(message)}"
+            self._timed = True
             await self.db.execute(
                 "UPDATE so_jobs SET status = 'queued', error = :error, next_run_at = :next, blocked_reason = :reason,"
                 " worker = NULL, pids = NULL, updated = :now WHERE id = :id",
