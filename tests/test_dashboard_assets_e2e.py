@@ -7,6 +7,7 @@ sheet, hover clip and waveform; the page is the real shell at `/#/assets`.
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import aiohttp
@@ -19,6 +20,14 @@ from tests.helpers_dashboard_assets import assets_hub, make_recording
 pytestmark = pytest.mark.timeout(180)
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    """docs/screenshots/ when UPDATE_SCREENSHOTS=1 (as the shell's e2e test does), else the tmp folder."""
+    out = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path / "shots"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
 
 TILE_NAMES = "() => [...document.querySelectorAll('so-page-assets .asset-tile .asset-name')].map(e => e.textContent)"
 
@@ -100,8 +109,7 @@ async def test_search_scrub_favourite_and_media_routes(tmp_path: Path) -> None:
             await page.click("so-page-assets .asset-tile")
             await page.wait_for_selector("so-page-assets .asset-detail h2", timeout=5000)
             await page.mouse.move(0, 0)
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            await page.screenshot(path=str(SCREENSHOTS / "assets.png"))
+            await page.screenshot(path=str(screenshot_dir(tmp_path) / "assets.png"))
             assert console.errors == [], console.errors
 
         # The media routes: Range on the file, derivatives, auth, no path from outside the drives.

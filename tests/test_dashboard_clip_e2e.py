@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from pathlib import Path
 
@@ -18,6 +19,13 @@ from tests.helpers_dashboard_assets import assets_hub, ffprobe, make_cut_recordi
 pytestmark = pytest.mark.timeout(180)
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    """docs/screenshots/ when UPDATE_SCREENSHOTS=1 (as the shell's e2e test does), else the tmp folder."""
+    out = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path / "shots"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
 
 
 async def seek(page, seconds: float) -> None:
@@ -110,5 +118,5 @@ async def test_in_out_hotkeys_export_a_lossless_clip(tmp_path: Path) -> None:
             await page.keyboard.press("i")
             await seek(page, 7.0)
             await page.keyboard.press("o")
-            await page.screenshot(path=str(SCREENSHOTS / "clip.png"))
+            await page.screenshot(path=str(screenshot_dir(tmp_path) / "clip.png"))
             assert console.errors == [], console.errors

@@ -4,6 +4,7 @@ drawn (inline SVG) from the stored report; a report emitted elsewhere appears wi
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -16,6 +17,15 @@ from tests.helpers_dashboard_assets import assets_hub
 pytestmark = pytest.mark.timeout(120)
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    """docs/screenshots/ when UPDATE_SCREENSHOTS=1 (as the shell's e2e test does), else the tmp folder."""
+    out = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path / "shots"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 H = 3600.0
 
 
@@ -93,5 +103,5 @@ async def test_reports_page_generates_and_charts(tmp_path: Path) -> None:
             )
             await page.select_option("so-page-reports select[aria-label=Report]", index=1)
             await page.wait_for_selector("so-page-reports svg.report-chart", timeout=5000)
-            await page.screenshot(path=str(SCREENSHOTS / "reports.png"))
+            await page.screenshot(path=str(screenshot_dir(tmp_path) / "reports.png"))
             assert console.errors == [], console.errors
