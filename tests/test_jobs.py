@@ -522,3 +522,22 @@ async def test_routes_on_the_real_http_component_with_token_and_metrics(tmp_path
             async with session.get(f"{api.base_url}/metrics") as resp:
                 text = await resp.text()
         assert "streamops_jobs_running 0" in text and "streamops_guardrails_engaged 0" in text
+
+
+async def test_retry_runs_a_backing_off_job_now(db_hub: Hub) -> None:
+    queue = await setup_jobs(db_hub, fast_config(retry_backoff=600))
+    attempts: list[int] = []
+
+    async def once_failing(ctx: JobContext) -> dict[str, Any]:
+        attempts.append(ctx.attempt)
+        if ctx.attempt == 1:
+            raise JobError("disk busy")
+        return {}
+
+    queue.register_type(JobType("test.once", once_failing))
+    job_id = await queue.submit("test.once", {}, max_retries=1)
+    job = await wait_job(queue, job_id, lambda j: j["next_run_at"] is not None, what="backing off")
+    assert job["next_run_at"] - time.time() > 500 and job["blocked_reason"].startswith("retry 1/1 in 600 s")
+    await queue.retry(job_id)
+    assert (await queue.wait(job_id, timeout=5))["status"] == "done" and attempts == [1, 2]
+    assert db_hub.states.get("sensor.jobs_queued") is not None
