@@ -525,7 +525,7 @@ async def test_routes_on_the_real_http_component_with_token_and_metrics(tmp_path
 
 
 async def test_retry_runs_a_backing_off_job_now(db_hub: Hub) -> None:
-    queue = await setup_jobs(db_hub, fast_config(retry_backoff=600))
+    queue = await setup_jobs(db_hub, fast_config(retry_backoff=600, retry_backoff_max=3600))
     attempts: list[int] = []
 
     async def once_failing(ctx: JobContext) -> dict[str, Any]:
