@@ -541,3 +541,24 @@ async def test_retry_runs_a_backing_off_job_now(db_hub: Hub) -> None:
     await queue.retry(job_id)
     assert (await queue.wait(job_id, timeout=5))["status"] == "done" and attempts == [1, 2]
     assert db_hub.states.get("sensor.jobs_queued") is not None
+
+
+async def test_jobs_another_live_process_runs_cannot_be_changed_here(db_hub: Hub) -> None:
+    queue = await setup_jobs(db_hub, fast_config())
+    queue.register_type(JobType("test.noop", _noop))
+    db = db_hub.data[DATABASE]
+    now = time.time()
+    foreign = await db.execute(
+        "INSERT INTO so_jobs (type, status, worker, created, updated)"
+        " VALUES ('test.noop', 'running', 'elsewhere:1', ?, ?)",
+        (now, now),
+    )
+    held = await db.execute(
+        "INSERT INTO so_jobs (type, status, worker, user_paused, created, updated)"
+        " VALUES ('test.noop', 'paused', 'elsewhere:1', 1, ?, ?)",
+        (now, now),
+    )
+    with pytest.raises(ServiceError, match=r"is running in another process \(elsewhere:1\)"):
+        await queue.cancel(foreign)
+    with pytest.raises(ServiceError, match="in another process"):
+        await queue.resume(held)

@@ -330,6 +330,7 @@ class JobQueue:
             {"id": job["id"], "now": now},
         )
         if not changed:  # it started (or finished) between the read and the write
+            await self._changed_meanwhile(job)
             return await self.cancel(job_id)
         job = await self._require(job_id)
         self.hub.bus.async_fire(EVENT_JOB_CANCELED, {"job_id": job["id"], "type": job["type"]})
@@ -358,6 +359,7 @@ class JobQueue:
             {"id": job["id"], "now": time.time(), "reason": _USER_PAUSED_REASON},
         )
         if not changed:
+            await self._changed_meanwhile(job)
             return await self.pause(job_id)
         self.hub.bus.async_fire(EVENT_JOB_PAUSED, {"job_id": job["id"], "type": job["type"], "reason": "user"})
         self._sensors_dirty()
@@ -383,6 +385,7 @@ class JobQueue:
             {"id": job["id"], "now": time.time()},
         )
         if not changed:
+            await self._changed_meanwhile(job)
             return await self.resume(job_id)
         self.hub.bus.async_fire(EVENT_JOB_RESUMED, {"job_id": job["id"], "type": job["type"]})
         self.kick()
@@ -1077,6 +1080,19 @@ class JobQueue:
         if job is None:
             raise ServiceError(f"no job with id {job_id}")
         return job
+
+    async def _changed_meanwhile(self, seen: dict[str, Any]) -> None:
+        """After a conditional write matched nothing: go round again only if the job really moved on.
+
+        A row another live process runs (its `worker` is not this hub) cannot be changed from here.
+        """
+        current = await self._require(seen["id"])
+        if current["id"] in self._running or current["status"] != seen["status"]:
+            return
+        raise ServiceError(
+            f"job {seen['id']} is {current['status']} in another process ({current['worker']});"
+            " use `streamops jobs` there or wait for it to finish"
+        )
 
     async def _resolve_id(self, job_id: int) -> None:
         if job_id in self._waiters:
