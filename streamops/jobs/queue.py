@@ -112,6 +112,8 @@ class _Running:
     guard_reason: str | None = None
     cancel_requested: bool = False
     stop_requested: bool = False
+    # The runner has returned or raised: only the journal write is left, which must not be cancelled.
+    finishing: bool = False
     started_monotonic: float = field(default_factory=time.monotonic)
     last_emit: float = 0.0
     last_db_progress: float = 0.0
@@ -316,9 +318,10 @@ class JobQueue:
         job = await self._require(job_id)
         running = self._running.get(job["id"])
         if running is not None:
-            running.cancel_requested = True
             if running.task is not None and not running.task.done():
-                running.task.cancel()
+                if not running.finishing:  # too late to cancel: it is writing its outcome
+                    running.cancel_requested = True
+                    running.task.cancel()
                 await asyncio.wait({running.task}, timeout=self.terminate_timeout + 10)
             return await self._require(job_id)
         if job["status"] in FINAL_STATUSES:
@@ -471,7 +474,8 @@ class JobQueue:
         for rj in builtins.list(self._running.values()):
             rj.stop_requested = True
             if rj.task is not None and not rj.task.done():
-                rj.task.cancel()
+                if not rj.finishing:
+                    rj.task.cancel()
                 tasks.append(rj.task)
         if tasks:
             await asyncio.wait(tasks, timeout=self.terminate_timeout + 10)
@@ -783,6 +787,7 @@ class JobQueue:
             try:
                 result = await jtype.run(ctx)
             except asyncio.CancelledError:
+                rj.finishing = True
                 await ctx._terminate_processes(self.terminate_timeout)
                 if rj.cancel_requested:
                     await self._end_canceled(rj)
@@ -790,14 +795,17 @@ class JobQueue:
                     await self._end_interrupted(rj)
                 return
             except JobError as err:
+                rj.finishing = True
                 await ctx._terminate_processes(self.terminate_timeout)
                 await self._end_failed(rj, str(err), retry=err.retry)
                 return
             except Exception as err:
+                rj.finishing = True
                 _LOGGER.exception("Job %s (%s) crashed", rj.job_id, jtype.name)
                 await ctx._terminate_processes(self.terminate_timeout)
                 await self._end_failed(rj, f"{type(err).__name__}: {err}", retry=True)
                 return
+            rj.finishing = True
             await ctx._terminate_processes(self.terminate_timeout)
             if result is None:
                 result = {}
