@@ -162,7 +162,9 @@ def sprite(
     inp = ffmpeg.input(str(source), **({"skip_frame": "nokey"} if keyframes_only else {}))
     out = (
         inp["v:0"]
-        .filter("fps", fps=f"1/{interval:g}", round="down")
+        # eof_action=pass: a recording shorter than one interval still yields its first cell
+        # (with the default, fps emits nothing and the job fails on "no output").
+        .filter("fps", fps=f"1/{interval:g}", round="down", eof_action="pass")
         .filter("scale", tile_w, tile_h)
         .filter("tile", f"{cols}x{rows}")
         .output(str(temp), vframes=1, **{"q:v": 4}, f="image2", update=1)

@@ -51,7 +51,7 @@ _LOGGER = logging.getLogger(__name__)
 Builder = Callable[[dict[str, Any], MediaInfo], Awaitable[Plan]]
 
 DERIVATIVE_KINDS = {
-    "media.thumbnail": "poster",
+    "media.thumbnail": "thumb",
     "media.sprite": "sprite",
     "media.hover": "hover",
     "media.waveform": "waveform",
