@@ -191,6 +191,11 @@ def create_backup(
                 }
                 zf.writestr(MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
         os.chmod(tmp, 0o600)  # secrets.yaml and API token hashes are inside
+        if os.geteuid() == 0:
+            # `docker exec` runs as root: the zip belongs to whoever owns the folder (the hub's user),
+            # or the hub could not list or restore it.
+            owner = target_dir.stat()
+            os.chown(tmp, owner.st_uid, owner.st_gid)
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, target)
