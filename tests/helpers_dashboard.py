@@ -10,6 +10,7 @@ database; the token is created only once).
 
 from __future__ import annotations
 
+import shutil
 import socket
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -21,6 +22,8 @@ from streamops.api.auth import KIND_OWNER, create_token
 from streamops.bootstrap import async_setup_hub
 from streamops.core import Hub
 from streamops.recorder import DATABASE
+
+SHIPPED_OVERLAYS = Path(__file__).resolve().parents[1] / "config" / "overlays"
 
 CONFIG = """
 http:
@@ -37,6 +40,8 @@ drives:
 jobs: {jobs}
 automation: !include automations.yaml
 frontend: {{}}
+overlays:
+  directory: overlays
 """
 
 AUTOMATIONS = """
@@ -88,6 +93,7 @@ async def dashboard_hub(
     if not config.exists():
         config.write_text(CONFIG.format(recordings=root / "recordings", editing=root / "editing", jobs=jobs, port=port))
         (config_dir / "automations.yaml").write_text(automations)
+        shutil.copytree(SHIPPED_OVERLAYS, config_dir / "overlays")
     hub = await async_setup_hub(config_dir, data_dir, environ or {}, start=False)
     try:
         assert not hub.config.errors, [str(e) for e in hub.config.errors]

@@ -171,14 +171,6 @@ SETTINGS: dict[str, Setting] = {
             description="Off: the dashboard opens on the first-run wizard.",
         ),
         Setting(
-            key="frontend.live_job_progress",
-            title="Live job progress on the dashboard",
-            group="Feature flags",
-            validator=_bool,
-            default=True,
-            description="Follow job_progress events for progress bars (off: refresh every 5 s).",
-        ),
-        Setting(
             key="frontend.docker_image",
             title="Container image",
             group="Docker",
