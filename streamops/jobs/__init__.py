@@ -90,9 +90,9 @@ CONFIG_SCHEMA = vol.Schema(
 
 
 async def async_setup(hub: Hub, config: dict[str, Any]) -> bool:
+    from ..helpers.switch import async_register_switch
     from ..recorder import DATABASE
     from .services import async_register_services
-    from .switch import async_register_switch
 
     db = hub.data[DATABASE]
     queue = JobQueue(hub, db, config)

@@ -2,7 +2,7 @@
 
 The core has no entity platforms, so whichever component first needs a switch registers the three
 services once; every switch owner (guardrails here; OBS, MQTT ... later) adds its entity with
-`async_register_switch`. Belongs in streamops/helpers/ — kept here until the lead moves it.
+`async_register_switch`.
 """
 
 from __future__ import annotations
