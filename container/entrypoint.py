@@ -58,6 +58,7 @@ class Program:
     priority: int
     stop_wait: int = STOP_WAIT_SECONDS
     env: dict[str, str] = field(default_factory=dict)
+    exitcodes: str = "0"
 
 
 def role_from(environ: Mapping[str, str]) -> str:
@@ -87,7 +88,16 @@ def plan_programs(environ: Mapping[str, str], data_dir: Path) -> list[Program]:
     if broker_wanted(environ):
         # `streamops broker` writes <data>/nats/nats-server.conf (credentials from the environment,
         # never on the command line) and execs nats-server with JetStream on 7768.
-        programs.append(Program("nats", [*streamops_cmd(), "broker", "--data", str(data_dir)], priority=10, stop_wait=10))
+        programs.append(
+            # nats-server exits 1 after its clean shutdown on SIGTERM ("Server Exiting..").
+            Program(
+                "nats",
+                [*streamops_cmd(), "broker", "--data", str(data_dir)],
+                priority=10,
+                stop_wait=10,
+                exitcodes="0,1",
+            )
+        )
     if role in HUB_ROLES:
         argv = [*streamops_cmd(), "run", "--data", str(data_dir)]
         if (environ.get("STREAMOPS_VERBOSE") or "").strip().lower() in TRUE:
@@ -147,6 +157,7 @@ def supervisord_conf(
             "startretries=5",
             "stopsignal=TERM",
             f"stopwaitsecs={program.stop_wait}",
+            f"exitcodes={program.exitcodes}",
             "stopasgroup=true",
             "killasgroup=true",
             "redirect_stderr=true",

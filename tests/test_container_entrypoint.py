@@ -91,6 +91,7 @@ def test_supervisord_conf_stops_in_reverse_order_within_the_grace_period(ep: Mod
     conf.read_string(text)
     hub, nats = conf["program:hub"], conf["program:nats"]
     assert int(nats["priority"]) < int(hub["priority"])  # started first, stopped last
+    assert nats["exitcodes"] == "0,1" and hub["exitcodes"] == "0"  # nats-server exits 1 after a clean stop
     assert hub["stopsignal"] == "TERM" and int(hub["stopwaitsecs"]) < 30  # below --stop-timeout 30
     assert hub["user"] == "streamops" and hub["stdout_logfile"] == "/dev/stdout"
     assert conf["supervisord"]["nodaemon"] == "true"
@@ -239,3 +240,15 @@ async def test_supervised_hub_stops_cleanly_on_sigterm_and_applies_a_staged_rest
     assert (data / "config" / "automations.yaml").read_text() != "[]\n"
     assert not (data / "backup" / "pending-restore.json").exists()
     assert list((data / "backup").glob("streamops-pre-restore-*.zip"))
+
+
+def test_streamops_bind_overrides_the_http_listen_address(tmp_path: Path) -> None:
+    """The container is told to listen on its interfaces by env, whatever the copied config says."""
+    from streamops.bootstrap import check_config
+
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    plain = check_config(tmp_path / "config", {})
+    assert plain.sections["http"]["server_host"] == "127.0.0.1"
+    told = check_config(tmp_path / "config", {"STREAMOPS_BIND": "0.0.0.0"})
+    assert not told.errors and told.sections["http"]["server_host"] == "0.0.0.0"
+    assert "http.server_host = '0.0.0.0' (from STREAMOPS_BIND)" in told.overrides
