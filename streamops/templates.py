@@ -13,15 +13,17 @@ import inspect
 import math
 import os
 import re
+import string
 import time
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import PurePath
 from typing import Any
 
 from jinja2 import StrictUndefined, Undefined
 from jinja2 import TemplateError as JinjaTemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from .core import STATE_UNKNOWN, Hub, HubKey, State
 
@@ -44,6 +46,7 @@ def is_template_string(value: object) -> bool:
 # -- state access inside templates ---------------------------------------------------------------
 # Attributes the sandbox probes on every callable; dynamic __getattr__ must not answer them.
 _SANDBOX_PROBES = frozenset({"unsafe_callable", "alters_data", "jinja_pass_arg", "jinja_async_variant"})
+
 
 class _TemplateState:
     """A State as seen from a template: attribute access plus `state_with_unit` niceties."""
@@ -129,7 +132,123 @@ def _to_int(value: Any, default: Any = 0) -> int:
         return default
 
 
+# -- resource limits -----------------------------------------------------------------------------
+# Jinja2's sandbox stops attribute escapes and caps range() at 100,000, but `'a' * 10**10`,
+# `10 ** 10 ** 9`, `'%999999999s' % x`, `'x'.ljust(10**10)` or `'x'|center(10**10)` still allocate
+# gigabytes or spin a core inside the event loop. These caps keep every value a template builds small.
+MAX_TEMPLATE_LENGTH = 1_000_000  # characters (or items) in one string/list a template builds
+MAX_INT_BITS = 100_000  # about 30,000 decimal digits
+MAX_RANGE_ITEMS = 1_000_000  # range() items one render may create in total (nested loops)
+_PRINTF_SPEC_RE = re.compile(r"%(?:\([^)]*\))?[#0 +-]*(\*|\d+)?(?:\.(\*|\d+))?")
+_SIZE_METHODS = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs"})
+_range_budget: ContextVar[list[int] | None] = ContextVar("streamops_template_range_budget", default=None)
+
+
+class TemplateLimitError(SecurityError):
+    """A template tried to build a value past the limits above."""
+
+
+def _too_big(what: str) -> TemplateLimitError:
+    return TemplateLimitError(f"{what} is too large for a template (limit {MAX_TEMPLATE_LENGTH:,} characters/items)")
+
+
+def _check_size(value: Any, what: str) -> None:
+    if isinstance(value, int) and not isinstance(value, bool) and value > MAX_TEMPLATE_LENGTH:
+        raise _too_big(what)
+
+
+def _check_format_spec(text: str) -> None:
+    """Widths/precisions in a `str.format` string: none above the limit, none taken from arguments."""
+    try:
+        fields = list(string.Formatter().parse(text))
+    except ValueError:
+        return  # str.format raises its own clear error
+    for _, _, spec, _ in fields:
+        if not spec:
+            continue
+        if "{" in spec:
+            raise TemplateLimitError("format widths taken from arguments ({:{}}) are not allowed in templates")
+        for number in re.findall(r"\d+", spec):
+            _check_size(int(number), f"format width {number}")
+
+
+def _check_printf(text: str, args: Any) -> None:
+    for width, precision in _PRINTF_SPEC_RE.findall(text):
+        for number in (width, precision):
+            if number == "*":
+                raise TemplateLimitError("'%*' widths taken from arguments are not allowed in templates")
+            if number:
+                _check_size(int(number), f"format width {number}")
+
+
+def _sized(value: Any) -> bool:
+    return isinstance(value, str | bytes | list | tuple)
+
+
+def _guard_binop(operator: str, left: Any, right: Any) -> None:
+    ints = isinstance(left, int) and isinstance(right, int)
+    if operator == "**" and ints and right > 0 and abs(left) > 1:
+        if right * abs(left).bit_length() > MAX_INT_BITS:
+            raise TemplateLimitError(f"{left} ** {right} is too large for a template (limit {MAX_INT_BITS} bits)")
+    elif operator == "*":
+        if ints and left.bit_length() + right.bit_length() > MAX_INT_BITS:
+            raise TemplateLimitError(f"a product of {MAX_INT_BITS}+ bits is too large for a template")
+        for seq, count in ((left, right), (right, left)):
+            if _sized(seq) and isinstance(count, int) and len(seq) * count > MAX_TEMPLATE_LENGTH:
+                raise _too_big(f"a repetition of {len(seq)} x {count}")
+    elif operator == "+" and _sized(left) and _sized(right) and len(left) + len(right) > MAX_TEMPLATE_LENGTH:
+        raise _too_big("a concatenation")
+    elif operator == "%" and isinstance(left, str):
+        _check_printf(left, right)
+
+
+def _limited_range(*args: int) -> range:
+    """The sandbox's range (100,000 items at most) plus a total per render, so nested loops stay bounded."""
+    from jinja2.sandbox import safe_range
+
+    result = safe_range(*args)
+    budget = _range_budget.get()
+    if budget is not None:
+        budget[0] += len(result)
+        if budget[0] > MAX_RANGE_ITEMS:
+            raise TemplateLimitError(f"loops over more than {MAX_RANGE_ITEMS:,} range() items in one render")
+    return result
+
+
+def _guarded_filter(func: Callable[..., Any], *size_args: str) -> Callable[..., Any]:
+    """A built-in filter whose width-like arguments are checked first (center, indent, wordwrap, format)."""
+
+    def wrapper(value: Any, *args: Any, **kwargs: Any) -> Any:
+        for arg in (*args, *(kwargs[name] for name in size_args if name in kwargs)):
+            _check_size(arg, f"a {func.__name__} width of {arg}")
+        if func.__name__ == "do_format" and isinstance(value, str):
+            _check_printf(value, args)
+        return func(value, *args, **kwargs)
+
+    wrapper.__name__ = func.__name__
+    return wrapper
+
+
 class _Environment(ImmutableSandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        _guard_binop(operator, left, right)
+        return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(__obj, "__name__", None) in _SIZE_METHODS and isinstance(getattr(__obj, "__self__", None), str):
+            for arg in (*args, *kwargs.values()):
+                _check_size(arg, f"a {__obj.__name__} width of {arg}")
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def wrap_str_format(self, value: Any) -> Any:
+        if getattr(value, "__name__", None) in ("format", "format_map") and isinstance(
+            getattr(value, "__self__", None), str
+        ):
+            _check_format_spec(value.__self__)
+        return super().wrap_str_format(value)
+
     def __init__(self) -> None:
         super().__init__(undefined=Undefined, autoescape=False, enable_async=False)
         self.filters.update(
@@ -144,6 +263,10 @@ class _Environment(ImmutableSandboxedEnvironment):
                 "with_suffix": lambda p, s: str(PurePath(str(p)).with_suffix(s)),
                 "regex_replace": lambda v, find="", replace="": re.sub(find, replace, str(v)),
                 "timestamp_local": lambda v: datetime.fromtimestamp(float(v)).isoformat(),
+                "center": _guarded_filter(self.filters["center"], "width"),
+                "indent": _guarded_filter(self.filters["indent"], "width"),
+                "wordwrap": _guarded_filter(self.filters["wordwrap"], "width"),
+                "format": _guarded_filter(self.filters["format"]),
             }
         )
         self.globals.update(
@@ -157,6 +280,7 @@ class _Environment(ImmutableSandboxedEnvironment):
                 "max": max,
                 "round": round,
                 "pi": math.pi,
+                "range": _limited_range,
             }
         )
 
@@ -204,12 +328,15 @@ class Template:
 
     def render(self, variables: Mapping[str, Any] | None = None, *, parse_result: bool = True) -> Any:
         """Render; with parse_result, '42' becomes 42 and 'True' True (as Home Assistant does)."""
+        budget = _range_budget.set([0])
         try:
             text = self._compiled.render({**self._globals(), **(variables or {})})
         except JinjaTemplateError as err:
             raise TemplateError(f"error rendering template {self.text!r}: {err}") from err
-        except (ArithmeticError, TypeError, ValueError, AttributeError) as err:
+        except (ArithmeticError, TypeError, ValueError, AttributeError, MemoryError, RecursionError) as err:
             raise TemplateError(f"error rendering template {self.text!r}: {err}") from err
+        finally:
+            _range_budget.reset(budget)
         return _parse_result(text) if parse_result else text
 
     async def async_render(self, variables: Mapping[str, Any] | None = None, *, parse_result: bool = True) -> Any:
