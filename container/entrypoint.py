@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import secrets
 import shlex
 import signal
 import subprocess
@@ -132,17 +133,24 @@ def supervisord_conf(
     ]
     if os.geteuid() == 0:
         lines.append("user=root")
+    # The control socket is private (0700 in a private folder); credentials as well, so supervisord
+    # does not log a CRIT about an unauthenticated server. `supervisorctl -c <conf>` reads them.
+    secret = secrets.token_hex(16)
     lines += [
         "",
         "[unix_http_server]",
         f"file={run_dir / 'supervisor.sock'}",
         "chmod=0700",
+        "username=streamops",
+        f"password={secret}",
         "",
         "[rpcinterface:supervisor]",
         "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
         "",
         "[supervisorctl]",
         f"serverurl=unix://{run_dir / 'supervisor.sock'}",
+        "username=streamops",
+        f"password={secret}",
     ]
     for program in programs:
         out = f"{log_dir / (program.name + '.log')}" if log_dir else "/dev/stdout"
@@ -357,6 +365,7 @@ def main(argv: Sequence[str]) -> int:
         log_dir = None if _stdout_usable() else data_dir / "logs"
         conf = run_dir / "supervisord.conf"
         conf.write_text(supervisord_conf(programs, run_dir, user=run_as.user, log_dir=log_dir), encoding="utf-8")
+        conf.chmod(0o600)
         names = ", ".join(p.name for p in programs)
         who = f"uid {run_as.uid}" if run_as.user or os.geteuid() != 0 else "root"
         print(f"streamops-entrypoint: ROLE={role_from(environ)}: starting {names} as {who}", flush=True)
