@@ -44,19 +44,23 @@ def _run(fn: Any, *args: Any) -> Any:
     return asyncio.get_running_loop().run_in_executor(None, fn, *args)
 
 
-async def _start(hub: Hub, broker: Broker, tmp_path: Path, **extra: Any) -> Path:
+async def _start(hub: Hub, broker: Broker, tmp_path: Path, probe: MqttProbe | None = None, **extra: Any) -> Path:
     marker = tmp_path / "ran"
     assert await shell.async_setup(hub, {"commands": {"touch": ["/usr/bin/touch", str(marker)]}})
     config = CONFIG_SCHEMA({"broker": "127.0.0.1", "port": broker.port, **extra})
     assert await async_setup(hub, config)
     await hub.async_start()
     await asyncio.wait_for(hub.data[MQTT].client.connected.wait(), 10)
+    if probe is not None:
+        # "online" is published after the hub's SUBSCRIBEs on the same connection: once the broker
+        # relays it, commands published now are routed to the hub (connected alone does not say so).
+        await _run(probe.wait_for, "streamops/status", lambda p: p == b"online")
     return marker
 
 
 @pytest.fixture
-async def started(hub: Hub, broker: Broker, tmp_path: Path) -> AsyncIterator[Path]:
-    yield await _start(hub, broker, tmp_path)
+async def started(hub: Hub, broker: Broker, probe: MqttProbe, tmp_path: Path) -> AsyncIterator[Path]:
+    yield await _start(hub, broker, tmp_path, probe)
 
 
 @pytest.mark.parametrize("topic", ["streamops/service/shell/run", "streamops/service/SHELL/Run"])
@@ -76,7 +80,7 @@ async def test_request_call_service_cannot_run_shell_hooks_by_default(started: P
 
 
 async def test_allowed_services_opt_in(hub: Hub, broker: Broker, probe: MqttProbe, tmp_path: Path) -> None:
-    marker = await _start(hub, broker, tmp_path, allowed_services=["shell.run"])
+    marker = await _start(hub, broker, tmp_path, probe, allowed_services=["shell.run"])
     await _run(probe.publish, "streamops/service/shell/run", json.dumps({"command": "touch"}))
     result = await _run(probe.wait_json, "streamops/service/shell/run/result")
     assert result["status"] == "ok" and marker.exists()
@@ -106,7 +110,24 @@ async def test_scene_select_calls_obs_set_scene_with_its_real_field(
         "obs", "set_scene", set_scene, _schema(_SIMPLE["set_scene"][3]), supports_response=SupportsResponse.OPTIONAL
     )
     hub.states.async_set("sensor.obs_scene", "Gameplay", {"scenes": ["Gameplay", "BRB"]})
-    await _start(hub, broker, tmp_path)
+    await _start(hub, broker, tmp_path, probe)
     await _run(probe.publish, "streamops/sensor/obs_scene/set", "BRB")
     await _run(probe.wait_for, "streamops/sensor/obs_scene/state", lambda p: p == b"BRB")
     assert [c.data["scene"] for c in calls] == ["BRB"]
+
+
+async def test_unexpected_service_exception_is_answered_not_lost(
+    hub: Hub, broker: Broker, probe: MqttProbe, tmp_path: Path
+) -> None:
+    async def broken(call: ServiceCall) -> None:
+        raise RuntimeError("handler bug")
+
+    hub.services.async_register("obs", "add_marker", broken)
+    await _start(hub, broker, tmp_path, probe)
+    await _run(probe.publish, "streamops/service/obs/add_marker", "{}")
+    error = await _run(probe.wait_json, "streamops/service/obs/add_marker/error")
+    assert "handler bug" in error["error"]
+    body = {"domain": "obs", "service": "add_marker", "transaction": "t1"}
+    await _run(probe.publish, "streamops/request/call_service", json.dumps(body))
+    reply = await _run(probe.wait_json, "streamops/response/call_service")
+    assert reply["status"] == "error" and "handler bug" in reply["error"] and reply["transaction"] == "t1"

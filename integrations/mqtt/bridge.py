@@ -241,6 +241,10 @@ class MqttBridge:
         except (CommandError, ServiceError) as err:
             self._publish_error(error_topic, str(err), message.payload)
             return
+        except Exception as err:  # a handler bug: answer it, never lose it in an unretrieved task
+            _LOGGER.exception("MQTT service call on %s failed", message.topic)
+            self._publish_error(error_topic, f"{type(err).__name__}: {err}", message.payload)
+            return
         self.client.publish(f"{message.topic}/result", json.dumps({"status": "ok", "data": response}, default=str))
 
     async def _on_request(self, message: Message) -> None:
@@ -254,6 +258,9 @@ class MqttBridge:
             reply: dict[str, Any] = {"status": "ok", "data": data}
         except (CommandError, ServiceError) as err:
             reply = {"status": "error", "data": {}, "error": str(err)}
+        except Exception as err:  # a handler bug: the requester still gets its answer
+            _LOGGER.exception("MQTT request %s failed", command)
+            reply = {"status": "error", "data": {}, "error": f"{type(err).__name__}: {err}"}
         if transaction is not None:
             reply["transaction"] = transaction
         self.client.publish(response_topic, json.dumps(reply, default=str), qos=1)

@@ -53,6 +53,7 @@ class MqttClient:
         self._subscriptions: dict[str, list[MessageCallback]] = {}
         self._on_connect: list[Callable[[], Any]] = []
         self.connected = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._client = paho.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=config["client_id"],
@@ -111,7 +112,7 @@ class MqttClient:
         for callback in self._on_connect:
             result = callback()
             if asyncio.iscoroutine(result):
-                self._loop.create_task(result)
+                self._spawn(result)
 
     def _disconnected(self, reason: str) -> None:
         if self.connected.is_set():
@@ -125,9 +126,20 @@ class MqttClient:
                     try:
                         result = callback(message)
                         if asyncio.iscoroutine(result):
-                            self._loop.create_task(result)
+                            self._spawn(result)
                     except Exception:
                         _LOGGER.exception("Error handling MQTT message on %s", message.topic)
+
+    def _spawn(self, coro: Any) -> None:
+        """Keep a reference until the task ends (the loop holds only a weak one) and log its failure."""
+        task = self._loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _LOGGER.error("MQTT handler failed", exc_info=task.exception())
 
     # -- API -------------------------------------------------------------------------------------
     def on_connect(self, callback: Callable[[], Any]) -> None:
