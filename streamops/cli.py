@@ -39,6 +39,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     setup_logging(data_dir, verbose=args.verbose)
     config_dir = ensure_config_dir(args.config.resolve() if args.config else None, data_dir)
     _LOGGER.info("StreamOps %s: config %s, data %s", __version__, config_dir, data_dir)
+    _apply_staged_restore(data_dir, config_dir)
 
     async def main() -> int:
         hub = await async_setup_hub(config_dir, data_dir, os.environ)
@@ -52,6 +53,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return asyncio.run(main())
     except KeyboardInterrupt:
         return 130
+
+
+def _apply_staged_restore(data_dir: Path, config_dir: Path) -> None:
+    """A restore staged through the API is applied here, before anything opens the database."""
+    from .backup.archive import locations_for
+    from .backup.restore import RestoreError, apply_pending
+
+    try:
+        done = apply_pending(locations_for(data_dir, config_dir))
+    except RestoreError as err:
+        _LOGGER.error("Staged restore not applied: %s", err)
+        return
+    if done:
+        _LOGGER.warning(
+            "Applied staged restore %s (the previous state is in backup/%s)", done["restored"], done["safety_copy"]
+        )
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:

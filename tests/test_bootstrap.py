@@ -191,3 +191,24 @@ async def test_invalid_config_starts_safe_mode_showing_errors(tmp_path: Path) ->
 def test_python_dash_m_and_version() -> None:
     result = run_cli("--version")
     assert result.returncode == 0 and result.stdout.startswith("streamops ")
+
+
+async def test_native_run_applies_a_staged_restore_before_starting(tmp_path: Path) -> None:
+    from streamops.backup.archive import create_backup, locations_for
+    from streamops.backup.restore import stage_restore
+
+    port = free_port()
+    config_dir = _config_with_port(tmp_path, port)
+    data_dir = tmp_path / "data"
+    async with running_hub(config_dir, data_dir, port):
+        pass  # first run: database and owner token exist
+    where = locations_for(data_dir, config_dir)
+    original = (config_dir / "automations.yaml").read_text()
+    archive = create_backup(where, hub_running=False)
+    (config_dir / "automations.yaml").write_text("[]  # changed after the backup\n")
+    stage_restore(where, archive)
+    async with running_hub(config_dir, data_dir, port) as (_, proc):
+        pass
+    assert proc.returncode == 0
+    assert (config_dir / "automations.yaml").read_text() == original
+    assert not (where.backup_dir / "pending-restore.json").exists()
