@@ -1,7 +1,7 @@
 // Settings: guardrail thresholds and feature flags (GET/PUT /api/settings, each showing the value
 // in force and where it comes from), OBS connection test, MQTT status, access tokens, and a
 // `docker run` command generator for the user's drive letters.
-import { PageElement, h, render, formatTime, copyText, toast } from '../util.js';
+import { PageElement, h, render, formatTime, formatBytes, copyText, toast } from '../util.js';
 
 const SOURCE_LABEL = { default: 'default', ui: 'saved here', yaml: 'configuration.yaml', env: 'environment' };
 
@@ -25,16 +25,57 @@ class SettingsPage extends PageElement {
       h('h2', {}, 'OBS'), this.obsEl = h('div', { class: 'card', id: 'obs-settings' }),
       h('h2', {}, 'MQTT'), this.mqttEl = h('div', { class: 'card' }),
       h('h2', {}, 'Access tokens'), this.tokensEl = h('div', { class: 'card', id: 'tokens' }),
-      h('h2', {}, 'Backup and restore'),
-      h('div', { class: 'card muted' }, 'Not available from the dashboard in this version: the hub has no backup API yet. Copy the config folder and the data folder (streamops.db) while the hub is stopped.'),
+      h('h2', {}, 'Backup and restore'), this.backupEl = h('div', { class: 'card', id: 'backups' }),
       h('h2', {}, 'docker run'), this.dockerEl = h('div', { class: 'card', id: 'docker' }));
     await this.loadSettings();
     this.drawObs();
     this.drawMqtt();
     this.loadTokens();
+    this.loadBackups();
     this.own(this.hub.watch(null, (changed) => {
       if (changed.some((id) => id.startsWith('binary_sensor.obs') || id.startsWith('sensor.obs'))) this.drawObs();
     }));
+  }
+
+  // One zip with config, database and overlay packs (POST /api/backup); a restore is validated,
+  // staged and applied when the hub next starts (POST /api/restore).
+  async loadBackups() {
+    let data;
+    try {
+      data = await this.hub.api('GET', '/api/backups');
+    } catch (err) {
+      render(this.backupEl, h('div', { class: 'muted' }, `Backups unavailable: ${err.message}`));
+      return;
+    }
+    const create = async () => {
+      try {
+        const made = await this.hub.api('POST', '/api/backup', {});
+        toast(`Backup ${made.name} written (${formatBytes(made.size)})`, 'ok');
+      } catch (err) {
+        toast(err.message, 'error');
+      }
+      this.loadBackups();
+    };
+    const restore = async (name) => {
+      if (!window.confirm(`Restore ${name}? It is checked now and applied when the hub restarts; the current state is kept as a safety copy.`)) return;
+      try {
+        const answer = await this.hub.api('POST', '/api/restore', { name });
+        toast(answer.message || 'Restore staged: restart the hub to apply it', 'ok');
+      } catch (err) {
+        toast(err.message, 'error');
+      }
+      this.loadBackups();
+    };
+    const rows = data.backups.map((b) => h('tr', { dataset: { backup: b.name } },
+      h('td', {}, b.name, b.error ? h('div', { class: 'hint' }, b.error) : null),
+      h('td', {}, formatBytes(b.size)),
+      h('td', {}, formatTime(b.modified)),
+      h('td', {}, h('a', { href: `/api/backups/${encodeURIComponent(b.name)}`, download: b.name }, 'Download'), ' ',
+        b.error ? null : h('button', { type: 'button', onclick: () => restore(b.name) }, 'Restore'))));
+    render(this.backupEl,
+      h('div', { class: 'row' }, h('button', { type: 'button', id: 'backup-create', onclick: create }, 'Create backup'),
+        data.pending_restore ? h('span', { class: 'badge warn' }, `restore of ${data.pending_restore.file} applies at the next start`) : null),
+      rows.length ? h('table', {}, h('tbody', {}, rows)) : h('div', { class: 'muted' }, 'No backups yet.'));
   }
 
   async loadSettings() {
