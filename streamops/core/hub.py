@@ -87,7 +87,7 @@ class HubConfig:
         """True when `path` resolves (symlinks followed) inside one of the configured drives."""
         try:
             resolved = Path(path).resolve()
-        except (OSError, RuntimeError):
+        except (OSError, RuntimeError, ValueError):  # ValueError: a NUL byte in the path
             return False
         return any(resolved == root or root in resolved.parents for root in (d.resolve() for d in self.allowed_dirs))
 

@@ -18,8 +18,9 @@ from typing import Any
 
 import aiosqlite
 
-from ..core import Context, Event, State
+from ..core import EVENT_CALL_SERVICE, Context, Event, State
 from ..core.util import valid_entity_id
+from ..helpers.redact import redact
 from .database import Database
 from .serialize import dumps, loads
 
@@ -97,9 +98,11 @@ def _state_row(state_id: int, state: State, attributes_json: str) -> tuple[Any, 
 def _event_row(event: Event) -> tuple[Any, ...]:
     # Read the context only if the firer gave one: `event.context` would create (and pay for) a new id.
     context = event.given_context
+    # Service data is rendered from !secret values and templates: never store a secret in history.
+    data = redact(event.data) if event.event_type == EVENT_CALL_SERVICE else event.data
     return (
         event.event_type,
-        dumps(event.data),
+        dumps(data),
         event.origin,
         event.time_fired,
         context.id if context is not None else None,

@@ -19,6 +19,7 @@ from typing import Any
 import voluptuous as vol
 
 from ..core import EVENT_STATE_CHANGED, MATCH_ALL, Event, Hub, ServiceCall, State, SupportsResponse, Unsubscribe
+from ..helpers.redact import redact
 from . import history, settings, traces
 from .database import Database
 from .history import PreparedBatch
@@ -299,7 +300,10 @@ class Recorder:
         keep: int = traces.DEFAULT_KEEP,
     ) -> None:
         """Store (or update, same run_id) a run's trace and keep only the newest `keep` of the automation."""
-        await traces.save_trace(self.db, automation_id, run_id, started, finished, state, trigger, trace, error, keep)
+        # Traces hold every step's rendered service data: secrets are masked before they are stored.
+        await traces.save_trace(
+            self.db, automation_id, run_id, started, finished, state, redact(trigger), redact(trace), error, keep
+        )
 
     async def get_traces(self, automation_id: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
         """Newest first: id, automation_id, run_id, started, finished, state, trigger, trace, error."""
