@@ -77,6 +77,8 @@ class MqttClient:
         self._client.on_connect = self._paho_connect
         self._client.on_disconnect = self._paho_disconnect
         self._client.on_message = self._paho_message
+        self._client.on_subscribe = self._paho_subscribe
+        self._pending_subscribe: int | None = None
         self._client.on_socket_open = self._paho_socket_open
         self.last_error: str | None = None
 
@@ -93,6 +95,9 @@ class MqttClient:
     def _paho_disconnect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         self._loop.call_soon_threadsafe(self._disconnected, str(reason))
 
+    def _paho_subscribe(self, client: paho.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
+        self._loop.call_soon_threadsafe(self._subscribed, mid)
+
     def _paho_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
         message = Message(msg.topic, bytes(msg.payload), msg.qos, bool(msg.retain))
         self._loop.call_soon_threadsafe(self._dispatch, message)
@@ -106,8 +111,20 @@ class MqttClient:
             return
         _LOGGER.info("Connected to MQTT broker %s:%s", self._config["broker"], self._config["port"])
         self.last_error = None
-        for topic in self._subscriptions:
-            self._client.subscribe(topic, qos=1)
+        if not self._subscriptions:
+            self._ready()
+            return
+        # "Connected" only once the broker acknowledged our subscriptions: a command published right
+        # after `online` must not be lost.
+        result, mid = self._client.subscribe([(topic, 1) for topic in self._subscriptions])
+        self._pending_subscribe = mid if result == paho.MQTT_ERR_SUCCESS else None
+
+    def _subscribed(self, mid: int) -> None:
+        if mid == self._pending_subscribe:
+            self._pending_subscribe = None
+            self._ready()
+
+    def _ready(self) -> None:
         self.connected.set()
         for callback in self._on_connect:
             result = callback()
