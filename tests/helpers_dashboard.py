@@ -11,7 +11,6 @@ database; the token is created only once).
 from __future__ import annotations
 
 import shutil
-import socket
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from streamops.api.auth import KIND_OWNER, create_token
 from streamops.bootstrap import async_setup_hub
 from streamops.core import Hub
 from streamops.recorder import DATABASE
+from tests.mqtt_broker import free_port  # noqa: F401 - the dashboard tests import it from here
 
 SHIPPED_OVERLAYS = Path(__file__).resolve().parents[1] / "config" / "overlays"
 
@@ -55,13 +55,6 @@ AUTOMATIONS = """
       data:
         input: "{{ trigger.path }}"
 """
-
-
-def free_port() -> int:
-    """A loopback port free right now (for a hub that must come back on the same port)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
