@@ -147,7 +147,7 @@ async def main() -> None:
         f"{m_svc / m_ff:.3f}x (overhead {100 * (m_svc / m_ff - 1):+.1f} %)"
     )
     print(
-        f"  vs bare ffmpeg + fsync (the durable baseline; media.remux fsyncs only when it is about to delete the source): "
+        f"  vs bare ffmpeg + fsync (durable baseline; media.remux fsyncs only before deleting a source): "
         f"{m_svc / m_sync:.3f}x (overhead {100 * (m_svc / m_sync - 1):+.1f} %)"
     )
 
