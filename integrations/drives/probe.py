@@ -40,8 +40,13 @@ def probe_path(raw: str) -> dict[str, Any]:
     try:
         result["exists"] = path.exists()
         result["is_dir"] = path.is_dir()
-    except OSError as err:
+        special = result["exists"] and not result["is_dir"] and not path.is_file()
+    except (OSError, ValueError) as err:  # ValueError: a NUL byte in the path
         result["error"] = f"cannot stat: {err}"
+        return result
+    if special:
+        # A FIFO or device would block (or do something) when opened: report it, never open it.
+        result["error"] = "not a regular file or folder"
         return result
     if not result["exists"]:
         result["error"] = "path does not exist"
