@@ -160,6 +160,19 @@ async def test_archive_folder_to_zip_and_tar(files_hub: Hub, tmp_path: Path) -> 
     assert tar["files"] == 2 and temporaries(drive) == []
 
 
+async def test_archive_never_takes_a_recordings_name(files_hub: Hub, tmp_path: Path) -> None:
+    drive = tmp_path / "drive"
+    recording = drive / "take.mov"
+    random_file(recording, 1)
+    before = recording.read_bytes()
+    folder = drive / "clips"
+    folder.mkdir()
+    random_file(folder / "a.bin", 1)
+    result = await call(files_hub, "archive", {"source": str(folder), "destination": str(recording), "overwrite": True})
+    assert result["output"] == str(drive / "take.mov.zip")
+    assert recording.read_bytes() == before
+
+
 async def test_sidecar_has_media_facts(files_hub: Hub, tmp_path: Path) -> None:
     media = make_video(tmp_path / "drive" / "rec.mkv", duration=2, audio_tracks=2)
     result = await call(files_hub, "write_sidecar", {"path": str(media), "extra": {"note": "gg"}})

@@ -183,6 +183,10 @@ class FileServices:
         folder, name = await resolve_destination(self.hub, source, data["destination"], None)
         if name == source.name:  # destination was a folder: name the archive after the source
             name = source.name + suffix
+        elif not name.endswith(suffix):
+            # `destination: /rec/take.mov` must never make a zip called take.mov (and with
+            # overwrite: replace the recording with it): the archive always carries its suffix.
+            name = name + suffix
         output = check_destination(self.hub, folder / name, "destination")
         params = {
             "source": str(source),
