@@ -17,7 +17,8 @@ async def shell_hub(hub: Hub, tmp_path: Path) -> Hub:
             "echo_args": ["/usr/bin/printf", "%s\\n", "{file}"],
             "fail": ["/bin/false"],
             "slow": ["/bin/sleep", "30"],
-        }
+        },
+        "allow_args": True,
     }
     assert await shell.async_setup(hub, shell.CONFIG_SCHEMA(config))
     return hub
@@ -51,3 +52,14 @@ async def test_failure_and_timeout(shell_hub: Hub) -> None:
     assert (await run(shell_hub, {"command": "fail", "check": False}))["returncode"] == 1
     with pytest.raises(ServiceError, match=r"killed after 0\.3 s"):
         await run(shell_hub, {"command": "slow", "timeout": 0.3})
+
+
+async def test_extra_args_and_option_like_values_refused_by_default(hub: Hub) -> None:
+    config = shell.CONFIG_SCHEMA({"commands": {"upload": ["/usr/bin/printf", "%s\\n", "{file}"]}})
+    assert await shell.async_setup(hub, config)
+    with pytest.raises(ServiceError, match="extra args are not allowed"):
+        await run(hub, {"command": "upload", "variables": {"file": "/rec/a.mov"}, "args": ["--delete"]})
+    with pytest.raises(ServiceError, match="starts with '-'"):
+        await run(hub, {"command": "upload", "variables": {"file": "--delete-after"}})
+    result = await run(hub, {"command": "upload", "variables": {"file": "/rec/-odd name.mov"}})
+    assert result["stdout"].splitlines() == ["/rec/-odd name.mov"]

@@ -30,6 +30,9 @@ CONFIG_SCHEMA = vol.Schema(
     {
         vol.Optional("commands", default={}): {_NAME: vol.All([vol.All(str, vol.Length(min=1))], vol.Length(min=1))},
         vol.Optional("timeout", default=300.0): vol.All(vol.Coerce(float), vol.Range(min=0.1, max=86400)),
+        # Extra `args:` from callers, and placeholder values that start with "-", can hand a configured
+        # tool new options (an rclone --delete-after, an ffmpeg -y): refused unless allowed here.
+        vol.Optional("allow_args", default=False): bool,
     }
 )
 
@@ -47,7 +50,20 @@ _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 OUTPUT_LINES = 50
 
 
-def build_argv(template: list[str], variables: dict[str, str], args: list[str]) -> list[str]:
+def build_argv(template: list[str], variables: dict[str, str], args: list[str], allow_args: bool = True) -> list[str]:
+    if args and not allow_args:
+        raise ServiceError(
+            "shell.run: extra args are not allowed for configured commands (set shell: allow_args: true)"
+        )
+    if not allow_args:
+        for part in template:
+            match = _PLACEHOLDER.fullmatch(part)
+            if match and variables.get(match.group(1), "").startswith("-"):
+                raise ServiceError(
+                    f"shell.run: variable {{{match.group(1)}}} starts with '-' and would become an option "
+                    "(set shell: allow_args: true to allow it)"
+                )
+
     def fill(part: str) -> str:
         def replace(match: re.Match[str]) -> str:
             name = match.group(1)
@@ -111,7 +127,7 @@ async def async_setup(hub: Hub, config: dict[str, Any]) -> bool:
         if name not in commands:
             known = ", ".join(sorted(commands)) or "none configured"
             raise ServiceError(f"shell.run: unknown command {name!r} (configured: {known})")
-        argv = build_argv(commands[name], dict(call.data["variables"]), list(call.data["args"]))
+        argv = build_argv(commands[name], dict(call.data["variables"]), list(call.data["args"]), config["allow_args"])
         if call.dry_run:
             return {"dry_run": True, "command": argv}
         timeout = float(call.data.get("timeout") or config["timeout"])
