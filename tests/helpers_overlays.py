@@ -15,21 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from integrations.overlays import CONFIG_SCHEMA, OVERLAYS, OverlayManager
 from integrations.overlays import async_setup as overlays_setup
 from streamops.core import Hub
 from tests.helpers_api import api_hub
+from tests.helpers_browser import chromium  # noqa: F401 - the overlay tests import it from here
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DEMO_PACK = Path(__file__).resolve().parents[1] / "config" / "overlays" / "demo_sponsors"
 # A small real PNG (made with ffmpeg when the demo pack was built), for an <img> to load.
 TINY_PNG = (DEMO_PACK / "images" / "streamops.png").read_bytes()
@@ -86,20 +77,6 @@ async def overlay_hub(
 
     async with api_hub(tmp_path, setup=setup) as (hub, base_url, token):
         yield OverlayHub(hub, base_url, token)
-
-
-@asynccontextmanager
-async def chromium() -> AsyncIterator[Any]:
-    if not CHROMIUM.exists():  # noqa: ASYNC240 - one stat before the browser starts
-        pytest.skip("/usr/bin/chromium is not installed (setup.sh's test packages install it)")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 @dataclass
