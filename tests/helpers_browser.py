@@ -73,8 +73,11 @@ async def login(page: Any, base_url: str, token: str, route: str = "dashboard") 
     await wait_connected(page)
 
 
-async def wait_connected(page: Any, timeout: float = 10_000) -> None:
-    """Until the shell's WebSocket is authenticated and the first states have arrived."""
+async def wait_connected(page: Any, timeout: float = 30_000) -> None:
+    """Until the shell's WebSocket is authenticated and the first states have arrived.
+
+    30 s: on a busy CI machine the first page of a cold Chromium took over 10 s once.
+    """
     await page.wait_for_function("() => window.hub && window.hub.connected", timeout=timeout)
 
 
