@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,14 @@ async def db_hub(hub: Hub) -> Hub:
 
     assert await async_setup(hub, CONFIG_SCHEMA({}))
     return hub
+
+
+@pytest.fixture(autouse=True)
+def _environment_is_restored() -> Iterator[None]:
+    """Each test gets the environment it started with back, so one test's variables (a PATH without
+    ffmpeg, a HOME set by the container entrypoint) never reach another test's subprocesses."""
+    before = dict(os.environ)
+    yield
+    if os.environ != before:
+        os.environ.clear()
+        os.environ.update(before)
