@@ -19,6 +19,7 @@ import numpy as np
 from scenedetect import ContentDetector, FrameTimecode
 
 from .ffmpeg_runner import FfmpegProcess
+from .waveform import PcmBlocks, pcm_handler
 
 ANALYSIS_WIDTH = 256
 BATCH = 24
@@ -98,43 +99,21 @@ class LoudnessTrack:
     db: list[float]
 
 
-class RmsCollector:
+class RmsCollector(PcmBlocks):
     """RMS loudness per window (dBFS) from mono s16le PCM on ffmpeg's stdout."""
 
     def __init__(self, sample_rate: int, window: float) -> None:
+        super().__init__(int(sample_rate * window))
         self.sample_rate = sample_rate
         self.window = window
-        self.per_window = max(1, int(sample_rate * window))
         self.db: list[float] = []
-        self._pending = np.empty(0, dtype=np.int16)
-        self.samples = 0
 
-    def feed(self, data: bytes) -> None:
-        samples = np.frombuffer(data, dtype="<i2")
-        self.samples += samples.size
-        if self._pending.size:
-            samples = np.concatenate((self._pending, samples))
-        full = samples.size // self.per_window * self.per_window
-        if full:
-            blocks = samples[:full].reshape(-1, self.per_window).astype(np.float32) / 32768.0
-            rms = np.sqrt(np.mean(blocks * blocks, axis=1))
-            self.db.extend((20 * np.log10(np.maximum(rms, 1e-5))).round(2).tolist())
-        self._pending = samples[full:].copy()
+    def on_blocks(self, blocks: np.ndarray) -> None:
+        rms = np.sqrt(np.mean(blocks * blocks, axis=1))
+        self.db.extend((20 * np.log10(np.maximum(rms, 1e-5))).round(2).tolist())
 
     def handler(self):  # type: ignore[no-untyped-def]
-        async def handle(stream: asyncio.StreamReader, process: FfmpegProcess) -> None:
-            carry = b""
-            while True:
-                data = await stream.read(1 << 16)
-                if not data:
-                    break
-                data = carry + data
-                usable = len(data) // 2 * 2
-                carry = data[usable:]
-                self.feed(data[:usable])
-                process.note_progress(self.samples / self.sample_rate)
-
-        return handle
+        return pcm_handler(self, self.sample_rate)
 
 
 def audio_peaks(db: list[float], window: float, min_z: float = 3.0, spacing: float = 5.0) -> list[dict[str, float]]:

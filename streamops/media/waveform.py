@@ -17,38 +17,66 @@ from .ffmpeg_runner import FfmpegProcess
 CHUNK = 1 << 16
 
 
-class PeakAccumulator:
-    """Folds int16 samples into fixed-size buckets of (min, max, rms), all scaled to -1..1."""
+class PcmBlocks:
+    """Cuts a stream of mono s16le PCM into fixed-size blocks (scaled to -1..1) for `on_blocks`.
 
-    def __init__(self, expected_samples: int, buckets: int) -> None:
-        self.buckets = max(1, buckets)
-        self.per_bucket = max(1, math.ceil(max(1, expected_samples) / self.buckets))
-        self.mins: list[float] = []
-        self.maxs: list[float] = []
-        self.rms: list[float] = []
+    The waveform's peak buckets and the scene detector's loudness windows both read ffmpeg's PCM
+    this way; a partial block is kept until the next chunk (`remainder()` hands it over at the end).
+    """
+
+    def __init__(self, block_size: int) -> None:
+        self.block_size = max(1, block_size)
         self._pending = np.empty(0, dtype=np.int16)
         self.samples = 0
+
+    def on_blocks(self, blocks: np.ndarray) -> None:  # rows of `block_size` float32 samples
+        raise NotImplementedError
 
     def feed(self, data: bytes) -> None:
         samples = np.frombuffer(data, dtype="<i2")
         self.samples += samples.size
         if self._pending.size:
             samples = np.concatenate((self._pending, samples))
-        full = samples.size // self.per_bucket * self.per_bucket
+        full = samples.size // self.block_size * self.block_size
         if full:
-            blocks = samples[:full].reshape(-1, self.per_bucket).astype(np.float32) / 32768.0
-            self.mins.extend(np.round(blocks.min(axis=1), 4).tolist())
-            self.maxs.extend(np.round(blocks.max(axis=1), 4).tolist())
-            self.rms.extend(np.round(np.sqrt(np.mean(blocks * blocks, axis=1)), 4).tolist())
+            self.on_blocks(samples[:full].reshape(-1, self.block_size).astype(np.float32) / 32768.0)
         self._pending = samples[full:].copy()
 
+    def remainder(self) -> np.ndarray | None:
+        """The last, partial block (scaled), once; None when the stream ended on a block boundary."""
+        if not self._pending.size:
+            return None
+        block = self._pending.astype(np.float32) / 32768.0
+        self._pending = np.empty(0, dtype=np.int16)
+        return block
+
     def finish(self) -> None:
-        if self._pending.size:
-            block = self._pending.astype(np.float32) / 32768.0
-            self.mins.append(round(float(block.min()), 4))
-            self.maxs.append(round(float(block.max()), 4))
-            self.rms.append(round(float(np.sqrt(np.mean(block * block))), 4))
-            self._pending = np.empty(0, dtype=np.int16)
+        """Called by `pcm_handler` at the end of the stream; the partial block is dropped by default."""
+
+
+class PeakAccumulator(PcmBlocks):
+    """Folds int16 samples into fixed-size buckets of (min, max, rms), all scaled to -1..1."""
+
+    def __init__(self, expected_samples: int, buckets: int) -> None:
+        self.buckets = max(1, buckets)
+        super().__init__(math.ceil(max(1, expected_samples) / self.buckets))
+        self.mins: list[float] = []
+        self.maxs: list[float] = []
+        self.rms: list[float] = []
+
+    @property
+    def per_bucket(self) -> int:
+        return self.block_size
+
+    def on_blocks(self, blocks: np.ndarray) -> None:
+        self.mins.extend(np.round(blocks.min(axis=1), 4).tolist())
+        self.maxs.extend(np.round(blocks.max(axis=1), 4).tolist())
+        self.rms.extend(np.round(np.sqrt(np.mean(blocks * blocks, axis=1)), 4).tolist())
+
+    def finish(self) -> None:
+        block = self.remainder()
+        if block is not None:
+            self.on_blocks(block.reshape(1, -1))
         # A duration estimate a little short of the truth leaves extra buckets: fold them into the last.
         while len(self.mins) > self.buckets:
             self.mins[-2] = min(self.mins[-2], self.mins.pop())
@@ -68,7 +96,7 @@ class PeakAccumulator:
         }
 
 
-def pcm_handler(accumulator: PeakAccumulator, sample_rate: int):  # type: ignore[no-untyped-def]
+def pcm_handler(accumulator: PcmBlocks, sample_rate: int):  # type: ignore[no-untyped-def]
     """A stdout handler for run_ffmpeg that feeds the accumulator and reports decoded seconds."""
 
     async def handle(stream: asyncio.StreamReader, process: FfmpegProcess) -> None:
