@@ -35,7 +35,7 @@ from ..core.hub import CoreState
 from ..helpers.event import async_track_state_change_event
 from ..helpers.trigger_platform import TriggerAction, TriggerInfo, TriggerPlatform
 from ..script import schema as script_schema
-from ..script.conditions import numeric_matches
+from ..script.conditions import WEEKDAYS, numeric_matches, weekday_list
 from ..script.templating import TemplateCache, render_period, result_is_true
 from ..script.validation import (
     Issues,
@@ -371,22 +371,11 @@ def _at(value: Any) -> str:
         raise vol.Invalid(f"expected a time 'HH:MM[:SS]' or an entity id, got {value!r}") from None
 
 
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def _weekday_list(value: Any) -> list[str]:
-    days = [str(d).lower()[:3] for d in ensure_list(value)]
-    for day in days:
-        if day not in _WEEKDAYS:
-            raise vol.Invalid(f"invalid weekday {day!r}: use {', '.join(_WEEKDAYS)}")
-    return days
-
-
 _TIME_SCHEMA = vol.Schema(
     {
         vol.Required("trigger"): "time",
         vol.Required("at"): vol.All(ensure_list, [_at]),
-        vol.Optional("weekday"): _weekday_list,
+        vol.Optional("weekday"): weekday_list,
     }
 )
 
@@ -455,7 +444,7 @@ async def _attach_time(hub: Hub, config: dict[str, Any], action: TriggerAction, 
     for spec in config["at"]:
 
         def fire(when: datetime, spec: str = spec) -> None:
-            if weekdays and _WEEKDAYS[when.weekday()] not in weekdays:
+            if weekdays and WEEKDAYS[when.weekday()] not in weekdays:
                 return
             payload = {
                 "platform": "time",

@@ -71,7 +71,8 @@ def _number_or_entity(value: Any) -> float | str:
         raise vol.Invalid(f"expected a number or an entity id, got {value!r}") from None
 
 
-def _weekdays(value: Any) -> list[str]:
+def weekday_list(value: Any) -> list[str]:
+    """`weekday: [mon, tue]` (or one day) for time conditions and time triggers alike."""
     days = [str(d).lower()[:3] for d in ensure_list(value)]
     for day in days:
         if day not in WEEKDAYS:
@@ -110,7 +111,7 @@ _TIME_SCHEMA = vol.Schema(
         vol.Required("condition"): "time",
         vol.Optional("after"): _time_or_entity,
         vol.Optional("before"): _time_or_entity,
-        vol.Optional("weekday"): _weekdays,
+        vol.Optional("weekday"): weekday_list,
     }
 )
 _TRIGGER_SCHEMA = vol.Schema(
